@@ -1,0 +1,125 @@
+# ngx_kefu — build, run and test.  `make run` and `make test` are the two
+# commands; everything else is a step they call.
+
+SHELL      := /bin/bash
+TOP        := $(abspath .)
+BUILD      := $(TOP)/build
+DATA       ?= $(abspath $(TOP)/../shared/data)
+NGX_SRC    ?= /usr/share/nginx/src
+
+CC         ?= cc
+CFLAGS_CORE = -std=gnu99 -g -O2 -Wall -Wextra -Werror -Wno-unused-parameter \
+              -I$(TOP)/ngx_kefu_module
+SAN         = -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=undefined
+LIBS        = -lyajl -lcrypto -lm
+
+CORE_SRCS  := $(sort $(wildcard ngx_kefu_module/kefu_*.c))
+CORE_HDRS  := $(wildcard ngx_kefu_module/kefu_*.h)
+GLUE_SRCS  := $(wildcard ngx_kefu_module/ngx_http_kefu_*.c \
+                         ngx_kefu_module/ngx_http_kefu_*.h)
+UNIT_SRCS  := $(sort $(wildcard lua-free-tests/unit/test_*.c))
+UNIT_BINS  := $(patsubst lua-free-tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+TOOL_SRCS  := $(wildcard tools/*.c)
+TOOL_BINS  := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRCS))
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+FUZZ_SRCS  := $(sort $(wildcard lua-free-tests/fuzz/fuzz_*.c))
+FUZZ_BINS  := $(patsubst lua-free-tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+
+MODULE      = $(BUILD)/nginx/ngx_http_kefu_module.so
+MODULE_ASAN = $(BUILD)/nginx-asan/ngx_http_kefu_module.so
+
+.PHONY: all deps module module-asan unit tools bench-tools fuzz-build \
+        fuzz-smoke fuzz test integration run stop reload token eval clean
+
+all: module tools
+
+# Debian packages the build, the demo and the tests need (installed once).
+DEB_PKGS = nginx nginx-dev libhiredis-dev libyajl-dev libssl-dev \
+           redis-server openssl curl wrk clang libclang-rt-14-dev \
+           libio-socket-ssl-perl libjson-xs-perl valgrind nghttp2-client \
+           procps
+deps:
+	@$(TOP)/tools/install-deps.sh $(DEB_PKGS)
+
+# The dynamic module, the way Debian builds nginx modules (nginx-dev).
+$(MODULE): config $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS)
+	@$(TOP)/tools/build-module.sh $(BUILD)/nginx ""
+
+$(MODULE_ASAN): config $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS)
+	@$(TOP)/tools/build-module.sh $(BUILD)/nginx-asan "$(SAN)"
+
+module: $(MODULE)
+module-asan: $(MODULE_ASAN)
+
+# Unit tests of the nginx-free core, under ASan/UBSan.
+$(BUILD)/unit/%: lua-free-tests/unit/%.c $(CORE_SRCS) $(CORE_HDRS) \
+                 lua-free-tests/unit/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_CORE) $(SAN) -o $@ $< $(CORE_SRCS) $(LIBS)
+
+unit: $(UNIT_BINS)
+	@cd $(TOP) && prove -e '' $(UNIT_BINS)
+
+$(BUILD)/tools/%: tools/%.c $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_CORE) -o $@ $< $(CORE_SRCS) $(LIBS)
+
+$(BUILD)/bench/%: bench/%.c $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_CORE) -O3 -o $@ $< $(CORE_SRCS) $(LIBS) -lm
+
+tools: $(TOOL_BINS)
+bench-tools: $(BENCH_BINS)
+
+# libFuzzer targets for every parser of untrusted input.
+$(BUILD)/fuzz/%: lua-free-tests/fuzz/%.c $(CORE_SRCS) $(CORE_HDRS)
+	@mkdir -p $(dir $@)
+	clang -std=gnu99 -g -O1 -I$(TOP)/ngx_kefu_module \
+	    -fsanitize=fuzzer,address,undefined -o $@ $< $(CORE_SRCS) $(LIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+FUZZ_RUNS    ?= 20000
+FUZZ_SECONDS ?= 60
+fuzz-smoke: fuzz-build
+	@$(TOP)/tools/fuzz.sh runs $(FUZZ_RUNS) $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@$(TOP)/tools/fuzz.sh seconds $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+# Quality evaluation on ../shared/data (read at run time, never copied).
+eval: $(BUILD)/tools/kefu_eval
+	$(BUILD)/tools/kefu_eval --data $(DATA) $(if $(PAIRS),--pairs $(PAIRS))
+
+integration: module-asan tools
+	@$(TOP)/tools/integration.sh
+
+# Command 2: everything from scratch, every test.
+test: deps
+	@$(MAKE) --no-print-directory unit fuzz-smoke integration
+
+# Command 1: the demo service.
+run: deps
+	@$(MAKE) --no-print-directory module tools
+	@$(TOP)/tools/demo.sh start
+
+stop:
+	@$(TOP)/tools/demo.sh stop
+
+reload:
+	@$(TOP)/tools/demo.sh reload
+
+TENANT ?= demo
+USER   ?= u1
+SCOPE  ?=
+TTL    ?= 600
+token: $(BUILD)/tools/kefu_token
+	@$(BUILD)/tools/kefu_token --secret-file \
+	    $(or $(SECRET),$(TOP)/run/demo/secrets/$(TENANT).secret) \
+	    --tenant $(TENANT) --user $(USER) --ttl $(TTL) \
+	    $(if $(SCOPE),--scope $(SCOPE))
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,515 @@
+/*
+ * ngx_kefu: POST /v1/ask.
+ *
+ * One read (the session, only when the client continues one) and one
+ * pipelined write (session, counters) per turn.  The reply is sent after
+ * Redis confirmed the write, so that the next turn, on any worker, sees
+ * this one.  Without Redis the question is still answered, single-turn,
+ * with "session": "unavailable".
+ */
+
+#include "ngx_http_kefu_module.h"
+#include "kefu_dialog.h"
+#include "kefu_validate.h"
+
+
+#define NGX_HTTP_KEFU_ASK_MAX_CHARS  500
+#define NGX_HTTP_KEFU_STATS_TTL      "7776000"      /* 90 days */
+
+
+typedef struct {
+    ngx_str_t               session_id;
+    ngx_str_t               session_key;
+    ngx_str_t               scene;
+    kefu_ask_in_t           in;
+    kefu_ask_out_t          out;
+    kefu_session_t          sess;
+    unsigned                new_session:1;
+    unsigned                unavailable:1;
+} ngx_http_kefu_ask_t;
+
+
+static const kefu_field_t  ngx_http_kefu_ask_fields[] = {
+    { "question", KEFU_F_STRING, 0, 1, NGX_HTTP_KEFU_ASK_MAX_CHARS },
+    { "session_id", KEFU_F_IDENT, 0, 1, 64 },
+    { "scene", KEFU_F_IDENT, 0, 1, 32 },
+    { "faq_id", KEFU_F_IDENT, 0, 1, KEFU_KB_MAX_ID },
+    { "choice", KEFU_F_IDENT, 0, 1, KEFU_KB_MAX_ID },
+    { NULL, 0, 0, 0, 0 }
+};
+
+
+static void ngx_http_kefu_ask_loaded(ngx_http_request_t *r, void *data,
+    ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
+static ngx_int_t ngx_http_kefu_ask_turn(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx, ngx_http_kefu_ask_t *ask);
+static void ngx_http_kefu_ask_saved(ngx_http_request_t *r, void *data,
+    ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
+static ngx_int_t ngx_http_kefu_ask_reply(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx, ngx_http_kefu_ask_t *ask);
+static ngx_int_t ngx_http_kefu_has_text(u_char *p, size_t len);
+
+
+ngx_int_t
+ngx_http_kefu_ask(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
+{
+    char                  err[128];
+    ngx_int_t             rc;
+    ngx_str_t            *argv;
+    const kefu_json_t    *v[5];
+    ngx_http_kefu_ask_t  *ask;
+    u_char                      *suffix;
+    ngx_http_kefu_redis_cmd_t    cmd;
+
+    if (kefu_validate(ctx->body, ngx_http_kefu_ask_fields, v, err,
+                      sizeof(err))
+        != KEFU_OK)
+    {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "invalid_request", err);
+    }
+
+    ask = ngx_pcalloc(r->pool, sizeof(ngx_http_kefu_ask_t));
+    if (ask == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->data = ask;
+
+    if (v[0] == NULL && v[3] == NULL && v[4] == NULL) {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "invalid_request",
+                                        "one of \"question\", \"faq_id\" or "
+                                        "\"choice\" is required");
+    }
+
+    if (v[0] != NULL) {
+        ask->in.question = v[0]->str.data;
+        ask->in.qlen = v[0]->str.len;
+
+        if (!ngx_http_kefu_has_text(v[0]->str.data, v[0]->str.len)) {
+            return ngx_http_kefu_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                            "invalid_request",
+                                            "question is empty");
+        }
+    }
+
+    if (v[3] != NULL) {
+        ask->in.faq_id = v[3]->str.data;
+        ask->in.faq_id_len = v[3]->str.len;
+    }
+
+    if (v[4] != NULL) {
+        ask->in.choice = v[4]->str.data;
+        ask->in.choice_len = v[4]->str.len;
+    }
+
+    if (v[2] != NULL) {
+        ask->scene.data = v[2]->str.data;
+        ask->scene.len = v[2]->str.len;
+    }
+
+    ask->in.high = ctx->tenant->answer_threshold;
+    ask->in.low = ctx->tenant->clarify_threshold;
+    ask->in.max_turns = ctx->tenant->session_turns;
+    ask->in.now = ngx_time();
+
+    kefu_session_init(&ask->sess);
+
+    if (v[1] != NULL) {
+        ask->session_id.data = v[1]->str.data;
+        ask->session_id.len = v[1]->str.len;
+
+    } else {
+        if (ngx_http_kefu_random_id(r, 12, &ask->session_id) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ask->new_session = 1;
+    }
+
+    /* the session key holds the verified user: never another's session */
+    suffix = ngx_pnalloc(r->pool, sizeof("s:") + ask->session_id.len);
+    argv = ngx_palloc(r->pool, sizeof(ngx_str_t) * 2);
+    if (suffix == NULL || argv == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    (void) ngx_sprintf(suffix, "s:%V%Z", &ask->session_id);
+
+    if (ngx_http_kefu_user_key(r, ctx, (char *) suffix, &ask->session_key)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ask->new_session) {
+        return ngx_http_kefu_ask_turn(r, ctx, ask);
+    }
+
+    ngx_str_set(&argv[0], "GET");
+    argv[1] = ask->session_key;
+    cmd.argc = 2;
+    cmd.argv = argv;
+
+    rc = ngx_http_kefu_redis_send(r, &cmd, 1, ngx_http_kefu_ask_loaded, ask);
+
+    if (rc == NGX_OK) {
+        return NGX_DONE;
+    }
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* NGX_DECLINED: Redis is down; answer without context */
+    ask->unavailable = 1;
+
+    return ngx_http_kefu_ask_turn(r, ctx, ask);
+}
+
+
+static void
+ngx_http_kefu_ask_loaded(ngx_http_request_t *r, void *data, ngx_int_t rc,
+    ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
+{
+    ngx_http_kefu_ctx_t          *ctx;
+    ngx_http_kefu_ask_t          *ask = data;
+    ngx_http_kefu_redis_reply_t  *rep;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
+
+    if (rc != NGX_OK || n != 1) {
+        ask->unavailable = 1;
+
+    } else {
+        rep = replies[0];
+
+        if (rep->type == REDIS_REPLY_STRING) {
+            /* a damaged value costs the context, not the answer */
+            (void) kefu_session_decode(&ctx->alloc, rep->str.data,
+                                       rep->str.len, &ask->sess);
+
+        } else if (rep->type != REDIS_REPLY_NIL) {
+            ask->unavailable = 1;
+        }
+    }
+
+    rc = ngx_http_kefu_ask_turn(r, ctx, ask);
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_kefu_ask_turn(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
+    ngx_http_kefu_ask_t *ask)
+{
+    u_char                     *p, *norm;
+    long                        nlen;
+    ngx_int_t                   rc;
+    ngx_str_t                  *a;
+    ngx_uint_t                  ncmd;
+    kefu_buf_t                  sb;
+    ngx_http_kefu_redis_cmd_t        *cmds;
+    ngx_http_kefu_tenant_t     *t;
+    ngx_http_kefu_main_conf_t  *kmcf;
+    const char                 *field;
+    u_char                      day[16];
+    static const char          *fields[] = {
+        "answered", "clarified", "fallback", "handoff"
+    };
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
+    t = ctx->tenant;
+
+    if (kefu_dialog_ask(t->kb, kmcf->scratch, &ask->sess, &ask->in,
+                        &ask->out)
+        != KEFU_OK)
+    {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "invalid_request", ask->out.error);
+    }
+
+    if (ask->unavailable) {
+        return ngx_http_kefu_ask_reply(r, ctx, ask);
+    }
+
+    /* session, then per-day counters: one pipelined batch */
+    cmds = ngx_palloc(r->pool, 8 * sizeof(ngx_http_kefu_redis_cmd_t));
+    a = ngx_palloc(r->pool, 40 * sizeof(ngx_str_t));
+    if (cmds == NULL || a == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    kefu_buf_init(&sb, &ctx->alloc, 512);
+    kefu_session_encode(&ask->sess, &sb);
+    if (sb.failed) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ncmd = 0;
+
+    ngx_str_set(&a[0], "SET");
+    a[1] = ask->session_key;
+    a[2].data = sb.data;
+    a[2].len = sb.len;
+    ngx_str_set(&a[3], "EX");
+    a[4].data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (a[4].data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+    a[4].len = ngx_sprintf(a[4].data, "%T", t->session_ttl) - a[4].data;
+    cmds[ncmd].argc = 5;
+    cmds[ncmd++].argv = &a[0];
+
+    ngx_http_kefu_day(ask->in.now, day);
+
+    if (ngx_http_kefu_tenant_key(r, ctx, (char *) day, &a[5]) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* kefu:{t}:d:YYYYMMDD is the day's hash of counters */
+    field = fields[ask->out.type];
+
+    ngx_str_set(&a[6], "HINCRBY");
+    a[7] = a[5];
+    ngx_str_set(&a[8], "asked");
+    ngx_str_set(&a[9], "1");
+    cmds[ncmd].argc = 4;
+    cmds[ncmd++].argv = &a[6];
+
+    ngx_str_set(&a[10], "HINCRBY");
+    a[11] = a[5];
+    a[12].data = (u_char *) field;
+    a[12].len = ngx_strlen(field);
+    ngx_str_set(&a[13], "1");
+    cmds[ncmd].argc = 4;
+    cmds[ncmd++].argv = &a[10];
+
+    ngx_str_set(&a[14], "EXPIRE");
+    a[15] = a[5];
+    ngx_str_set(&a[16], NGX_HTTP_KEFU_STATS_TTL);
+    cmds[ncmd].argc = 3;
+    cmds[ncmd++].argv = &a[14];
+
+    if (ask->out.type == KEFU_REPLY_ANSWER && ask->out.faq >= 0) {
+        /* per-FAQ hits of the day: the trainer's "top questions" */
+        p = ngx_pnalloc(r->pool, a[5].len + 2);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_str_set(&a[17], "ZINCRBY");
+        a[18].data = p;
+        a[18].len = ngx_sprintf(p, "%V:q", &a[5]) - p;
+        ngx_str_set(&a[19], "1");
+        a[20].data = t->kb->faqs[ask->out.faq].id.data;
+        a[20].len = t->kb->faqs[ask->out.faq].id.len;
+        cmds[ncmd].argc = 4;
+        cmds[ncmd++].argv = &a[17];
+
+        ngx_str_set(&a[21], "EXPIRE");
+        a[22] = a[18];
+        ngx_str_set(&a[23], NGX_HTTP_KEFU_STATS_TTL);
+        cmds[ncmd].argc = 3;
+        cmds[ncmd++].argv = &a[21];
+
+    } else if (ask->out.type == KEFU_REPLY_FALLBACK
+               && ask->in.question != NULL)
+    {
+        /* what the robot could not answer, normalised so that variants
+         * of one question add up */
+        norm = ngx_pnalloc(r->pool, ask->in.qlen + 1);
+        p = ngx_pnalloc(r->pool, a[5].len + 2);
+        if (norm == NULL || p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        nlen = kefu_text_normalize(ask->in.question, ask->in.qlen, norm);
+
+        if (nlen > 0) {
+            ngx_str_set(&a[17], "ZINCRBY");
+            a[18].data = p;
+            a[18].len = ngx_sprintf(p, "%V:u", &a[5]) - p;
+            ngx_str_set(&a[19], "1");
+            a[20].data = norm;
+            a[20].len = ngx_min((size_t) nlen, 200);
+            cmds[ncmd].argc = 4;
+            cmds[ncmd++].argv = &a[17];
+
+            ngx_str_set(&a[21], "EXPIRE");
+            a[22] = a[18];
+            ngx_str_set(&a[23], NGX_HTTP_KEFU_STATS_TTL);
+            cmds[ncmd].argc = 3;
+            cmds[ncmd++].argv = &a[21];
+        }
+    }
+
+    rc = ngx_http_kefu_redis_send(r, cmds, ncmd, ngx_http_kefu_ask_saved,
+                                  ask);
+    if (rc == NGX_OK) {
+        return NGX_DONE;
+    }
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ask->unavailable = 1;
+
+    return ngx_http_kefu_ask_reply(r, ctx, ask);
+}
+
+
+static void
+ngx_http_kefu_ask_saved(ngx_http_request_t *r, void *data, ngx_int_t rc,
+    ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
+{
+    ngx_http_kefu_ctx_t  *ctx;
+    ngx_http_kefu_ask_t  *ask = data;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
+
+    if (rc != NGX_OK || n == 0 || replies[0]->type == REDIS_REPLY_ERROR) {
+        ask->unavailable = 1;
+    }
+
+    ngx_http_finalize_request(r, ngx_http_kefu_ask_reply(r, ctx, ask));
+}
+
+
+static void
+ngx_http_kefu_faq_ref(kefu_buf_t *b, const kefu_kb_t *kb, uint32_t faq)
+{
+    kefu_buf_adds(b, "{\"faq_id\":");
+    kefu_buf_add_json_str(b, kb->faqs[faq].id.data, kb->faqs[faq].id.len);
+    kefu_buf_adds(b, ",\"question\":");
+    kefu_buf_add_json_str(b, kb->faqs[faq].question.data,
+                          kb->faqs[faq].question.len);
+}
+
+
+static ngx_int_t
+ngx_http_kefu_ask_reply(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
+    ngx_http_kefu_ask_t *ask)
+{
+    size_t             i, na;
+    unsigned           bit;
+    kefu_buf_t         b;
+    const char        *name;
+    const kefu_kb_t   *kb;
+    kefu_ask_out_t    *out;
+    const kefu_faq_t  *faq;
+
+    static const char  *types[] = { "answer", "clarify", "fallback",
+                                    "handoff" };
+    static const char  *emotions[] = { "calm", "anxious", "angry" };
+
+    kb = ctx->tenant->kb;
+    out = &ask->out;
+
+    kefu_buf_init(&b, &ctx->alloc, 1024);
+
+    kefu_buf_adds(&b, "{\"session_id\":");
+    kefu_buf_add_json_str(&b, ask->session_id.data, ask->session_id.len);
+    kefu_buf_addf(&b, ",\"turn\":%lld,\"type\":\"%s\",\"session\":\"%s\"",
+                  (long long) ask->sess.turn, types[out->type],
+                  ask->unavailable ? "unavailable"
+                  : (ask->new_session || ask->sess.turn == 1) ? "new"
+                  : "continued");
+
+    if (out->faq >= 0) {
+        faq = &kb->faqs[out->faq];
+        kefu_buf_adds(&b, ",\"faq_id\":");
+        kefu_buf_add_json_str(&b, faq->id.data, faq->id.len);
+        kefu_buf_adds(&b, ",\"question\":");
+        kefu_buf_add_json_str(&b, faq->question.data, faq->question.len);
+    }
+
+    kefu_buf_adds(&b, ",\"text\":");
+    kefu_buf_add_json_str(&b, out->text.data, out->text.len);
+    kefu_buf_addf(&b, ",\"confidence\":%.3f,\"emotion\":\"%s\","
+                  "\"handoff_suggested\":%s,\"priority\":%s",
+                  out->confidence, emotions[out->emotion],
+                  out->handoff_suggested ? "true" : "false",
+                  out->priority ? "true" : "false");
+
+    kefu_buf_adds(&b, ",\"choices\":[");
+
+    for (i = 0; i < out->nchoices; i++) {
+        if (i) {
+            kefu_buf_adds(&b, ",");
+        }
+
+        ngx_http_kefu_faq_ref(&b, kb, out->choices[i]);
+        kefu_buf_addf(&b, ",\"confidence\":%.3f}", out->choice_conf[i]);
+    }
+
+    kefu_buf_adds(&b, "],\"related\":[");
+
+    if (out->faq >= 0) {
+        faq = &kb->faqs[out->faq];
+
+        for (i = 0; i < faq->nfollow_ups && i < KEFU_DIALOG_MAX_RELATED;
+             i++)
+        {
+            if (i) {
+                kefu_buf_adds(&b, ",");
+            }
+
+            ngx_http_kefu_faq_ref(&b, kb, faq->follow_ups[i]);
+            kefu_buf_adds(&b, "}");
+        }
+    }
+
+    kefu_buf_adds(&b, "],\"actions\":[");
+
+    na = 0;
+
+    for (bit = KEFU_ACT_LOSS_REPORT; bit <= KEFU_ACT_HANDOFF; bit <<= 1) {
+        if (!(out->actions & bit)) {
+            continue;
+        }
+
+        name = kefu_kb_action_name(bit);
+
+        kefu_buf_addf(&b, "%s{\"type\":\"%s\",\"endpoint\":\"%s\"}",
+                      na++ ? "," : "", name,
+                      bit == KEFU_ACT_HANDOFF ? "/v1/handoff"
+                                              : "/v1/loss-reports");
+    }
+
+    kefu_buf_adds(&b, "]}\n");
+
+    return ngx_http_kefu_send_json(r, NGX_HTTP_OK, &b);
+}
+
+
+/* Anything but whitespace and control characters counts as text. */
+
+static ngx_int_t
+ngx_http_kefu_has_text(u_char *p, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        if (p[i] <= 0x20 || p[i] == 0x7f) {
+            continue;
+        }
+
+        /* U+3000 ideographic space */
+        if (p[i] == 0xe3 && i + 2 < len && p[i + 1] == 0x80
+            && p[i + 2] == 0x80)
+        {
+            i += 2;
+            continue;
+        }
+
+        return 1;
+    }
+
+    return 0;
+}

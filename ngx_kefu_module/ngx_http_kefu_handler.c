@@ -1,0 +1,673 @@
+/*
+ * ngx_kefu: the request pipeline shared by every endpoint: routing under
+ * any mount prefix, authentication, body reading and JSON parsing, and the
+ * JSON error contract.
+ */
+
+#include "ngx_http_kefu_module.h"
+
+#include <openssl/rand.h>
+
+
+#define NGX_HTTP_KEFU_ANY_BODY  (NGX_HTTP_POST|NGX_HTTP_PUT|NGX_HTTP_PATCH)
+
+
+static ngx_http_kefu_route_t  ngx_http_kefu_routes[] = {
+    { ngx_string("health"), NGX_HTTP_GET, ngx_http_kefu_health, 0, 0, 0 },
+    { ngx_string("whoami"), NGX_HTTP_GET, ngx_http_kefu_whoami, 1, 0, 0 },
+    { ngx_string("ask"), NGX_HTTP_POST, ngx_http_kefu_ask, 1, 0, 0 },
+    { ngx_string("admin/search"), NGX_HTTP_POST, ngx_http_kefu_admin_search,
+      1, 1, 0 },
+    { ngx_null_string, 0, NULL, 0, 0, 0 }
+};
+
+
+static ngx_int_t ngx_http_kefu_route(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+static ngx_int_t ngx_http_kefu_authenticate(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+static ngx_int_t ngx_http_kefu_check_content_type(ngx_http_request_t *r);
+static void ngx_http_kefu_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_kefu_parse_body(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+static ngx_int_t ngx_http_kefu_run(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+static ngx_int_t ngx_http_kefu_fail(ngx_http_kefu_ctx_t *ctx,
+    ngx_uint_t status, const char *code, const char *message);
+static ngx_int_t ngx_http_kefu_reject(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, const char *message);
+
+
+ngx_int_t
+ngx_http_kefu_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_http_kefu_ctx_t       *ctx;
+    ngx_http_kefu_loc_conf_t  *klcf;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_kefu_ctx_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->alloc.alloc = ngx_http_kefu_pool_alloc;
+    ctx->alloc.ctx = r->pool;
+    ngx_http_set_ctx(r, ctx, ngx_http_kefu_module);
+
+    rc = ngx_http_kefu_route(r, ctx);
+
+    if (rc == NGX_OK && ctx->route->auth) {
+        rc = ngx_http_kefu_authenticate(r, ctx);
+    }
+
+    if (rc != NGX_OK) {
+        return ngx_http_kefu_reject(r, rc, ctx->err_code, ctx->err_msg);
+    }
+
+    if (!(r->method & NGX_HTTP_KEFU_ANY_BODY)) {
+        if (ngx_http_discard_request_body(r) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        rc = ngx_http_kefu_run(r, ctx);
+        if (rc == NGX_DONE) {
+            r->main->count++;
+        }
+
+        return rc;
+    }
+
+    if (ngx_http_kefu_check_content_type(r) != NGX_OK) {
+        return ngx_http_kefu_reject(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                                    "unsupported_media_type",
+                                    "Content-Type must be application/json "
+                                    "(UTF-8)");
+    }
+
+    klcf = ngx_http_get_module_loc_conf(r, ngx_http_kefu_module);
+
+    if (r->headers_in.content_length_n > (off_t) klcf->max_body) {
+        return ngx_http_kefu_reject(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                    "body_too_large",
+                                    "request body is too large");
+    }
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_kefu_body_handler);
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_kefu_route(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
+{
+    u_char                 *p, *last;
+    size_t                  len;
+    ngx_uint_t              allowed;
+    ngx_http_kefu_route_t  *rt, *found;
+
+    p = ngx_strlcasestrn(r->uri.data, r->uri.data + r->uri.len,
+                         (u_char *) "/v1/", 4 - 1);
+    if (p == NULL) {
+        return ngx_http_kefu_fail(ctx, NGX_HTTP_NOT_FOUND,
+                                  "not_found", "no such endpoint");
+    }
+
+    p += 4;
+    last = r->uri.data + r->uri.len;
+    len = last - p;
+
+    found = NULL;
+    allowed = 0;
+
+    for (rt = ngx_http_kefu_routes; rt->path.len; rt++) {
+
+        if (rt->prefix) {
+            if (len <= rt->path.len
+                || ngx_strncmp(p, rt->path.data, rt->path.len) != 0
+                || ngx_strlchr(p + rt->path.len, last, '/') != NULL)
+            {
+                continue;
+            }
+
+        } else if (len != rt->path.len
+                   || ngx_strncmp(p, rt->path.data, len) != 0)
+        {
+            continue;
+        }
+
+        allowed |= rt->methods;
+
+        if (rt->methods & r->method) {
+            found = rt;
+            break;
+        }
+    }
+
+    if (found == NULL) {
+        if (allowed == 0) {
+            return ngx_http_kefu_fail(ctx, NGX_HTTP_NOT_FOUND,
+                                      "not_found", "no such endpoint");
+        }
+
+        if (ngx_http_kefu_add_header(r, "Allow",
+                                     (allowed & NGX_HTTP_POST) ? "POST"
+                                                               : "GET")
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_kefu_fail(ctx, NGX_HTTP_NOT_ALLOWED,
+                                  "method_not_allowed",
+                                  "method not allowed for this endpoint");
+    }
+
+    ctx->route = found;
+
+    if (found->prefix) {
+        ctx->path_arg.data = p + found->path.len;
+        ctx->path_arg.len = last - ctx->path_arg.data;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_kefu_authenticate(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
+{
+    u_char                     *p, *last;
+    ngx_str_t                  *auth;
+    kefu_jwt_t                  jwt;
+    kefu_jwt_rc_e               rc;
+    ngx_http_kefu_tenant_t     *t;
+    ngx_http_kefu_main_conf_t  *kmcf;
+
+    if (r->headers_in.authorization == NULL) {
+        return ngx_http_kefu_fail(ctx, NGX_HTTP_UNAUTHORIZED,
+                                  "missing_token",
+                                  "Authorization: Bearer token required");
+    }
+
+    auth = &r->headers_in.authorization->value;
+    p = auth->data;
+    last = p + auth->len;
+
+    if (auth->len < sizeof("Bearer ") - 1
+        || ngx_strncasecmp(p, (u_char *) "Bearer ", sizeof("Bearer ") - 1)
+           != 0)
+    {
+        return ngx_http_kefu_fail(ctx, NGX_HTTP_UNAUTHORIZED,
+                                  "invalid_token",
+                                  "Authorization scheme must be Bearer");
+    }
+
+    p += sizeof("Bearer ") - 1;
+
+    while (p < last && *p == ' ') {
+        p++;
+    }
+
+    while (last > p && last[-1] == ' ') {
+        last--;
+    }
+
+    ngx_memzero(&jwt, sizeof(kefu_jwt_t));
+
+    rc = kefu_jwt_peek(&ctx->alloc, p, last - p, &jwt);
+    if (rc != KEFU_JWT_OK) {
+        return ngx_http_kefu_fail(ctx, NGX_HTTP_UNAUTHORIZED,
+                                  "invalid_token", kefu_jwt_strerror(rc));
+    }
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
+
+    t = ngx_http_kefu_find_tenant(kmcf, jwt.tenant.data, jwt.tenant.len);
+    if (t == NULL) {
+        return ngx_http_kefu_fail(ctx, NGX_HTTP_UNAUTHORIZED,
+                                  "invalid_token", "unknown tenant");
+    }
+
+    rc = kefu_jwt_verify(&ctx->alloc, p, last - p, t->secret.data,
+                         t->secret.len, ngx_time(), &jwt);
+    if (rc != KEFU_JWT_OK) {
+        return ngx_http_kefu_fail(ctx, NGX_HTTP_UNAUTHORIZED,
+                                  "invalid_token", kefu_jwt_strerror(rc));
+    }
+
+    if (ctx->route->admin && !jwt.admin) {
+        return ngx_http_kefu_fail(ctx, NGX_HTTP_FORBIDDEN,
+                                  "forbidden",
+                                  "this endpoint needs an admin token");
+    }
+
+    ctx->tenant = t;
+    ctx->user.data = jwt.sub.data;
+    ctx->user.len = jwt.sub.len;
+    ctx->admin = jwt.admin;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_kefu_check_content_type(ngx_http_request_t *r)
+{
+    u_char     *p, *last;
+    ngx_str_t  *ct;
+
+    static const char  json[] = "application/json";
+
+    if (r->headers_in.content_type == NULL) {
+        goto bad;
+    }
+
+    ct = &r->headers_in.content_type->value;
+    p = ct->data;
+    last = p + ct->len;
+
+    if (ct->len < sizeof(json) - 1
+        || ngx_strncasecmp(p, (u_char *) json, sizeof(json) - 1) != 0)
+    {
+        goto bad;
+    }
+
+    p += sizeof(json) - 1;
+
+    while (p < last && *p == ' ') {
+        p++;
+    }
+
+    if (p == last) {
+        return NGX_OK;
+    }
+
+    if (*p != ';') {
+        goto bad;
+    }
+
+    /* the only parameter that can change the meaning is charset */
+    if (ngx_strlcasestrn(p, last, (u_char *) "charset", 7 - 1) != NULL
+        && ngx_strlcasestrn(p, last, (u_char *) "utf-8", 5 - 1) == NULL)
+    {
+        goto bad;
+    }
+
+    return NGX_OK;
+
+bad:
+
+    return NGX_DECLINED;
+}
+
+
+static void
+ngx_http_kefu_body_handler(ngx_http_request_t *r)
+{
+    ngx_int_t             rc;
+    ngx_http_kefu_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
+
+    rc = ngx_http_kefu_parse_body(r, ctx);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_kefu_run(r, ctx);
+
+    } else if (rc != NGX_HTTP_INTERNAL_SERVER_ERROR) {
+        rc = ngx_http_kefu_send_error(r, rc, ctx->err_code, ctx->err_msg);
+    }
+
+    if (rc == NGX_DONE) {
+        return;
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+static ngx_int_t
+ngx_http_kefu_parse_body(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
+{
+    u_char                    *body, *p;
+    off_t                      len;
+    ssize_t                    n;
+    ngx_buf_t                 *b;
+    ngx_chain_t               *cl;
+    kefu_json_t               *json;
+    kefu_json_limits_t         limits;
+    ngx_http_kefu_loc_conf_t  *klcf;
+
+    klcf = ngx_http_get_module_loc_conf(r, ngx_http_kefu_module);
+
+    if (r->request_body == NULL) {
+        return ngx_http_kefu_fail(ctx, NGX_HTTP_BAD_REQUEST, "invalid_json",
+                                  "request body required");
+    }
+
+    len = 0;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        len += ngx_buf_size(cl->buf);
+    }
+
+    if (len > (off_t) klcf->max_body) {
+        return ngx_http_kefu_fail(ctx, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                  "body_too_large",
+                                  "request body is too large");
+    }
+
+    if (len == 0) {
+        return ngx_http_kefu_fail(ctx, NGX_HTTP_BAD_REQUEST, "invalid_json",
+                                  "request body required");
+    }
+
+    body = ngx_pnalloc(r->pool, len);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* bodies larger than client_body_buffer_size sit in a temp file */
+    p = body;
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->in_file) {
+            n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
+                              b->file_pos);
+            if (n != b->file_last - b->file_pos) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            p += n;
+            continue;
+        }
+
+        p = ngx_cpymem(p, b->pos, b->last - b->pos);
+    }
+
+    limits.max_depth = 8;
+    limits.max_members = 256;
+    limits.max_string = klcf->max_body;
+    limits.max_nodes = 4096;
+
+    json = kefu_json_parse(&ctx->alloc, body, len, &limits, ctx->err_buf,
+                           sizeof(ctx->err_buf));
+    if (json == NULL) {
+        return ngx_http_kefu_fail(ctx, NGX_HTTP_BAD_REQUEST, "invalid_json",
+                                  ctx->err_buf);
+    }
+
+    if (json->type != KEFU_JSON_OBJECT) {
+        return ngx_http_kefu_fail(ctx, NGX_HTTP_BAD_REQUEST, "invalid_json",
+                                  "body must be a JSON object");
+    }
+
+    ctx->body = json;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_kefu_run(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    rc = ctx->route->handler(r, ctx);
+
+    if (rc == NGX_DONE) {
+        /* notice a client that goes away while Redis answers */
+        r->read_event_handler = ngx_http_test_reading;
+    }
+
+    return rc;
+}
+
+
+/* Notes why the request is refused; the caller answers. */
+
+static ngx_int_t
+ngx_http_kefu_fail(ngx_http_kefu_ctx_t *ctx, ngx_uint_t status,
+    const char *code, const char *message)
+{
+    ctx->err_code = code;
+    ctx->err_msg = message;
+
+    return status;
+}
+
+
+/* An error before the body was read: drop the body, then answer. */
+
+static ngx_int_t
+ngx_http_kefu_reject(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *message)
+{
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_kefu_send_error(r, status, code, message);
+}
+
+
+ngx_int_t
+ngx_http_kefu_send_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *message)
+{
+    u_char               c;
+    kefu_buf_t           b;
+    const char          *m;
+    ngx_http_kefu_ctx_t *ctx;
+    kefu_alloc_t         alloc;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
+
+    if (ctx == NULL) {
+        alloc.alloc = ngx_http_kefu_pool_alloc;
+        alloc.ctx = r->pool;
+
+    } else {
+        alloc = ctx->alloc;
+    }
+
+    kefu_buf_init(&b, &alloc, 128);
+    kefu_buf_adds(&b, "{\"error\":{\"code\":\"");
+    kefu_buf_adds(&b, code);
+    kefu_buf_adds(&b, "\",\"message\":\"");
+
+    /* messages are ours and ASCII; anything else is masked, not echoed */
+    for (m = message; *m; m++) {
+        c = (u_char) *m;
+
+        if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+            c = '?';
+        }
+
+        kefu_buf_add(&b, &c, 1);
+    }
+
+    kefu_buf_adds(&b, "\"}}\n");
+
+    if (status == NGX_HTTP_UNAUTHORIZED) {
+        r->headers_out.www_authenticate =
+                                   ngx_list_push(&r->headers_out.headers);
+        if (r->headers_out.www_authenticate == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        r->headers_out.www_authenticate->hash = 1;
+        ngx_str_set(&r->headers_out.www_authenticate->key,
+                    "WWW-Authenticate");
+        ngx_str_set(&r->headers_out.www_authenticate->value,
+                    "Bearer realm=\"kefu\"");
+    }
+
+    if (status == NGX_HTTP_SERVICE_UNAVAILABLE) {
+        if (ngx_http_kefu_add_header(r, "Retry-After", "1") != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    return ngx_http_kefu_send_json(r, status, &b);
+}
+
+
+ngx_int_t
+ngx_http_kefu_add_header(ngx_http_request_t *r, const char *key,
+    const char *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key.data = (u_char *) key;
+    h->key.len = ngx_strlen(key);
+    h->value.data = (u_char *) value;
+    h->value.len = ngx_strlen(value);
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_kefu_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    kefu_buf_t *body)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    if (body->failed) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = body->len;
+    ngx_str_set(&r->headers_out.content_type,
+                "application/json; charset=utf-8");
+    r->headers_out.content_type_len = sizeof("application/json") - 1;
+    r->headers_out.content_type_lowcase = NULL;
+
+    if (ngx_http_kefu_add_header(r, "Cache-Control", "no-store") != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_send_header(r);
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = body->data;
+    b->last = body->data + body->len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/*
+ * Redis keys.  A user's keys share the hash tag {tenant:user} and a
+ * tenant's keys {tenant}, so that in Redis Cluster each group lives in one
+ * slot.  Tenant names are [A-Za-z0-9_-] and user ids never hold braces
+ * (checked with the token), so keys of different owners cannot collide.
+ */
+
+ngx_int_t
+ngx_http_kefu_user_key(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
+    const char *suffix, ngx_str_t *key)
+{
+    size_t  len;
+
+    len = sizeof("kefu:{:}:") - 1 + ctx->tenant->name.len + ctx->user.len
+          + ngx_strlen(suffix);
+
+    key->data = ngx_pnalloc(r->pool, len);
+    if (key->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    key->len = ngx_sprintf(key->data, "kefu:{%V:%V}:%s", &ctx->tenant->name,
+                           &ctx->user, suffix)
+               - key->data;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_kefu_tenant_key(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
+    const char *suffix, ngx_str_t *key)
+{
+    size_t  len;
+
+    len = sizeof("kefu:{}:") - 1 + ctx->tenant->name.len + ngx_strlen(suffix);
+
+    key->data = ngx_pnalloc(r->pool, len);
+    if (key->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    key->len = ngx_sprintf(key->data, "kefu:{%V}:%s", &ctx->tenant->name,
+                           suffix)
+               - key->data;
+
+    return NGX_OK;
+}
+
+
+/* The day's counter key suffix, "d:YYYYMMDD" (UTC). */
+
+void
+ngx_http_kefu_day(time_t now, u_char *buf)
+{
+    ngx_tm_t  tm;
+
+    ngx_gmtime(now, &tm);
+    (void) ngx_sprintf(buf, "d:%04d%02d%02d%Z", tm.ngx_tm_year, tm.ngx_tm_mon,
+                       tm.ngx_tm_mday);
+}
+
+
+/* An unguessable id: n random bytes from OpenSSL, hex encoded. */
+
+ngx_int_t
+ngx_http_kefu_random_id(ngx_http_request_t *r, size_t n, ngx_str_t *id)
+{
+    u_char  raw[32];
+
+    if (n > sizeof(raw) || RAND_bytes(raw, (int) n) != 1) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "kefu: RAND_bytes() failed");
+        return NGX_ERROR;
+    }
+
+    id->data = ngx_pnalloc(r->pool, 2 * n);
+    if (id->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    id->len = ngx_hex_dump(id->data, raw, n) - id->data;
+
+    return NGX_OK;
+}

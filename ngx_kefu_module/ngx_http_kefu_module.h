@@ -1,0 +1,114 @@
+/*
+ * ngx_kefu: types shared by the nginx glue.
+ */
+
+#ifndef NGX_HTTP_KEFU_MODULE_H
+#define NGX_HTTP_KEFU_MODULE_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+#include <hiredis/hiredis.h>
+
+#include "kefu_core.h"
+#include "kefu_json.h"
+#include "kefu_jwt.h"
+#include "kefu_kb.h"
+#include "ngx_http_kefu_redis.h"
+
+
+typedef struct {
+    ngx_str_t               name;
+    ngx_str_t               secret;         /* HS256 key, never logged */
+    ngx_str_t               secret_file;
+    ngx_str_t               kb_file;
+    kefu_kb_t              *kb;             /* read-only after config */
+    double                  answer_threshold;
+    double                  clarify_threshold;
+    time_t                  session_ttl;
+    ngx_uint_t              session_turns;
+    ngx_uint_t              trail_max;
+    time_t                  trail_ttl;
+    time_t                  trail_half_life;
+    ngx_uint_t              suggest_limit;
+} ngx_http_kefu_tenant_t;
+
+
+typedef struct {
+    ngx_array_t                 tenants;    /* ngx_http_kefu_tenant_t */
+    ngx_http_kefu_redis_conf_t  redis;
+    ngx_uint_t                  sorted;     /* tenants sorted by name */
+    void                       *scratch;    /* the worker's search state */
+} ngx_http_kefu_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t              enable;
+    size_t                  max_body;
+} ngx_http_kefu_loc_conf_t;
+
+
+typedef struct ngx_http_kefu_ctx_s  ngx_http_kefu_ctx_t;
+
+typedef ngx_int_t (*ngx_http_kefu_endpoint_pt)(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+
+typedef struct {
+    ngx_str_t                   path;       /* after "/v1/"; may end "/" */
+    ngx_uint_t                  methods;    /* NGX_HTTP_GET | ... */
+    ngx_http_kefu_endpoint_pt   handler;
+    unsigned                    auth:1;
+    unsigned                    admin:1;
+    unsigned                    prefix:1;   /* path + "{id}" */
+} ngx_http_kefu_route_t;
+
+
+struct ngx_http_kefu_ctx_s {
+    ngx_http_kefu_route_t      *route;
+    ngx_str_t                   path_arg;   /* "{id}" of prefix routes */
+    ngx_http_kefu_tenant_t     *tenant;
+    ngx_str_t                   user;
+    unsigned                    admin:1;
+    kefu_alloc_t                alloc;      /* backed by r->pool */
+    kefu_json_t                *body;       /* parsed JSON object */
+    void                       *data;       /* endpoint state */
+    const char                 *err_code;   /* why the request is refused */
+    const char                 *err_msg;
+    char                        err_buf[128];
+};
+
+
+extern ngx_module_t  ngx_http_kefu_module;
+
+
+/* ngx_http_kefu_module.c */
+void *ngx_http_kefu_pool_alloc(void *pool, size_t size);
+
+/* ngx_http_kefu_handler.c */
+ngx_int_t ngx_http_kefu_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_kefu_send_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *message);
+ngx_int_t ngx_http_kefu_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    kefu_buf_t *body);
+ngx_int_t ngx_http_kefu_add_header(ngx_http_request_t *r, const char *key,
+    const char *value);
+ngx_int_t ngx_http_kefu_user_key(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx, const char *suffix, ngx_str_t *key);
+ngx_int_t ngx_http_kefu_tenant_key(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx, const char *suffix, ngx_str_t *key);
+void ngx_http_kefu_day(time_t now, u_char *buf);
+ngx_int_t ngx_http_kefu_random_id(ngx_http_request_t *r, size_t n,
+    ngx_str_t *id);
+ngx_http_kefu_tenant_t *ngx_http_kefu_find_tenant(
+    ngx_http_kefu_main_conf_t *kmcf, u_char *name, size_t len);
+
+/* endpoints */
+ngx_int_t ngx_http_kefu_health(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+ngx_int_t ngx_http_kefu_whoami(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+ngx_int_t ngx_http_kefu_ask(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx);
+ngx_int_t ngx_http_kefu_admin_search(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+
+#endif /* NGX_HTTP_KEFU_MODULE_H */

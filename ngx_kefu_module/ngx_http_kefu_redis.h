@@ -1,0 +1,115 @@
+/*
+ * ngx_kefu: asynchronous Redis for request handlers.
+ *
+ * One hiredis async connection per worker, driven by nginx's event loop,
+ * shared by every request of the worker; commands pipeline in FIFO order.
+ * A request sends a batch (one or more commands, or a script) and gets one
+ * callback with replies copied into its pool.  If the request dies first,
+ * the callback is not called.
+ */
+
+#ifndef NGX_HTTP_KEFU_REDIS_H
+#define NGX_HTTP_KEFU_REDIS_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+
+typedef struct {
+    ngx_str_t          name;            /* as written, for logs */
+    ngx_str_t          host;            /* numeric IP, NUL-terminated */
+    ngx_str_t          unix_path;       /* unix socket, NUL-terminated */
+    in_port_t          port;
+    ngx_str_t          password;        /* from password_file=, may be empty */
+    ngx_int_t          db;
+    ngx_msec_t         timeout;         /* per command */
+    ngx_msec_t         connect_timeout;
+    ngx_uint_t         max_pending;     /* commands in flight per worker */
+    ngx_array_t       *scripts;         /* ngx_http_kefu_redis_script_t */
+    unsigned           configured:1;
+} ngx_http_kefu_redis_conf_t;
+
+
+typedef struct {
+    ngx_str_t          source;          /* Lua source */
+    u_char             sha1[41];        /* hex, NUL-terminated */
+} ngx_http_kefu_redis_script_t;
+
+
+/* reply types are hiredis' REDIS_REPLY_* values */
+typedef struct ngx_http_kefu_redis_reply_s  ngx_http_kefu_redis_reply_t;
+
+struct ngx_http_kefu_redis_reply_s {
+    int                             type;
+    long long                       integer;
+    ngx_str_t                       str;    /* string, status or error */
+    size_t                          elements;
+    ngx_http_kefu_redis_reply_t   **element;
+};
+
+
+typedef struct {
+    ngx_uint_t         argc;
+    ngx_str_t         *argv;
+} ngx_http_kefu_redis_cmd_t;
+
+
+/*
+ * rc is NGX_OK with n replies (one per command; a failed command gives a
+ * REDIS_REPLY_ERROR reply), or NGX_ERROR when Redis could not answer in
+ * time (disconnect, timeout): the handler then answers 503.
+ */
+typedef void (*ngx_http_kefu_redis_handler_pt)(ngx_http_request_t *r,
+    void *data, ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies,
+    ngx_uint_t n);
+
+
+/* per worker; counters only grow, pending is a gauge */
+typedef struct {
+    ngx_atomic_uint_t  commands;        /* sent, EVAL retries included */
+    ngx_atomic_uint_t  errors;          /* connection failures: connect,
+                                           handshake, lost, stalled */
+    ngx_atomic_uint_t  timeouts;        /* batches past `timeout` */
+    ngx_atomic_uint_t  reconnects;      /* connection attempts but the 1st */
+    ngx_atomic_uint_t  rejected;        /* refused while down or full */
+    ngx_atomic_uint_t  pending;         /* commands awaiting a reply */
+} ngx_http_kefu_redis_stats_t;
+
+
+/* `kefu_redis` directive; conf is the module's main conf, cmd->offset
+ * points at its ngx_http_kefu_redis_conf_t. */
+char *ngx_http_kefu_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* Registers a Lua script at configuration time; returns its index. */
+ngx_int_t ngx_http_kefu_redis_add_script(ngx_conf_t *cf,
+    ngx_http_kefu_redis_conf_t *rcf, ngx_str_t *source);
+
+ngx_int_t ngx_http_kefu_redis_init_process(ngx_cycle_t *cycle,
+    ngx_http_kefu_redis_conf_t *rcf);
+void ngx_http_kefu_redis_exit_process(ngx_cycle_t *cycle);
+
+/*
+ * Queues cmds for r.  NGX_OK: handler will be called exactly once, later,
+ * unless r is finalized or terminated first.  NGX_DECLINED: Redis is not
+ * connected or the queue is full; answer 503 now.  NGX_ERROR: no memory.
+ * The caller keeps r alive (r->main->count) until the handler ran.
+ */
+ngx_int_t ngx_http_kefu_redis_send(ngx_http_request_t *r,
+    ngx_http_kefu_redis_cmd_t *cmds, ngx_uint_t n,
+    ngx_http_kefu_redis_handler_pt handler, void *data);
+
+/* Like send with one command: EVALSHA script keys... args..., falling back
+ * to EVAL on NOSCRIPT.  argv excludes EVALSHA/sha/numkeys. */
+ngx_int_t ngx_http_kefu_redis_eval(ngx_http_request_t *r, ngx_uint_t script,
+    ngx_uint_t nkeys, ngx_uint_t argc, ngx_str_t *argv,
+    ngx_http_kefu_redis_handler_pt handler, void *data);
+
+/* 1 when the handshake completed and send() accepts commands */
+ngx_uint_t ngx_http_kefu_redis_connected(void);
+/* 1 when this worker has a `kefu_redis` to talk to */
+ngx_uint_t ngx_http_kefu_redis_configured(void);
+ngx_http_kefu_redis_stats_t *ngx_http_kefu_redis_stats(void);
+
+#endif /* NGX_HTTP_KEFU_REDIS_H */

@@ -1,0 +1,104 @@
+/*
+ * ngx_kefu: GET /v1/health (no token) and GET /v1/whoami (token; counts
+ * the caller's calls in Redis so the whole path is exercised).
+ */
+
+#include "ngx_http_kefu_module.h"
+
+
+static void ngx_http_kefu_whoami_done(ngx_http_request_t *r, void *data,
+    ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
+
+
+ngx_int_t
+ngx_http_kefu_health(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
+{
+    kefu_buf_t                  b;
+    const char                 *redis;
+    ngx_http_kefu_main_conf_t  *kmcf;
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
+
+    if (!kmcf->redis.configured) {
+        redis = "unconfigured";
+
+    } else {
+        redis = ngx_http_kefu_redis_connected() ? "up" : "down";
+    }
+
+    kefu_buf_init(&b, &ctx->alloc, 128);
+    kefu_buf_addf(&b, "{\"status\":\"ok\",\"version\":\"%s\","
+                  "\"redis\":\"%s\",\"tenants\":%lu}\n",
+                  KEFU_VERSION, redis, (unsigned long) kmcf->tenants.nelts);
+
+    return ngx_http_kefu_send_json(r, NGX_HTTP_OK, &b);
+}
+
+
+ngx_int_t
+ngx_http_kefu_whoami(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
+{
+    ngx_int_t                   rc;
+    ngx_str_t                  *argv;
+    ngx_http_kefu_redis_cmd_t   cmd;
+
+    argv = ngx_palloc(r->pool, 2 * sizeof(ngx_str_t));
+    if (argv == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_str_set(&argv[0], "INCR");
+
+    if (ngx_http_kefu_user_key(r, ctx, "calls", &argv[1]) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cmd.argc = 2;
+    cmd.argv = argv;
+
+    rc = ngx_http_kefu_redis_send(r, &cmd, 1, ngx_http_kefu_whoami_done,
+                                  NULL);
+    if (rc == NGX_OK) {
+        return NGX_DONE;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                        "redis_unavailable",
+                                        "session store unavailable, retry");
+    }
+
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+
+static void
+ngx_http_kefu_whoami_done(ngx_http_request_t *r, void *data, ngx_int_t rc,
+    ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
+{
+    kefu_buf_t            b;
+    long long             calls;
+    ngx_http_kefu_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
+
+    if (rc != NGX_OK || n != 1 || replies[0]->type != REDIS_REPLY_INTEGER) {
+        ngx_http_finalize_request(r,
+            ngx_http_kefu_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                     "redis_unavailable",
+                                     "session store unavailable, retry"));
+        return;
+    }
+
+    calls = replies[0]->integer;
+
+    kefu_buf_init(&b, &ctx->alloc, 256);
+    kefu_buf_adds(&b, "{\"tenant\":");
+    kefu_buf_add_json_str(&b, ctx->tenant->name.data, ctx->tenant->name.len);
+    kefu_buf_adds(&b, ",\"user\":");
+    kefu_buf_add_json_str(&b, ctx->user.data, ctx->user.len);
+    kefu_buf_addf(&b, ",\"scope\":\"%s\",\"version\":\"%s\",\"calls\":%lld}\n",
+                  ctx->admin ? "admin" : "user", KEFU_VERSION, calls);
+
+    ngx_http_finalize_request(r, ngx_http_kefu_send_json(r, NGX_HTTP_OK, &b));
+}

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# The demo service behind `make run` / `make stop` / `make reload`: a private
+# Redis and Debian's nginx with the kefu module and a demo tenant, all state
+# under run/demo/ in the checkout.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+dir=$top/run/demo
+http_port=${KEFU_HTTP_PORT:-8080}
+https_port=${KEFU_HTTPS_PORT:-8443}
+redis_port=${KEFU_REDIS_PORT:-6390}
+kb=${KEFU_KB:-$top/demo/kb.json}
+module=${KEFU_MODULE:-$top/build/nginx/ngx_http_kefu_module.so}
+nginx=${KEFU_NGINX:-/usr/sbin/nginx}
+
+if [ -n "${KEFU_REDIS:-}" ]; then
+    redis_addr=$KEFU_REDIS
+    own_redis=0
+else
+    redis_addr=127.0.0.1:$redis_port
+    own_redis=1
+fi
+
+running() {
+    [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
+}
+
+write_files() {
+    mkdir -p "$dir"/{secrets,logs,tmp,redis}
+    chmod 755 "$dir"
+    if [ ! -s "$dir/secrets/demo.secret" ]; then
+        (umask 077; openssl rand -hex 32 > "$dir/secrets/demo.secret")
+    fi
+    if [ ! -s "$dir/cert.pem" ]; then
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+            -nodes -days 365 -subj /CN=localhost \
+            -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+            -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
+    fi
+    kb=$(readlink -f "$kb")
+    [ -r "$kb" ] || { echo "demo: cannot read KEFU_KB $kb" >&2; exit 1; }
+
+    # AOF with fsync on every write: an acknowledged loss report survives
+    # a crash of Redis (see README, "Redis durability").
+    cat > "$dir/redis.conf" <<EOF
+port $redis_port
+bind 127.0.0.1
+dir $dir/redis
+pidfile $dir/redis/redis.pid
+logfile $dir/redis/redis.log
+daemonize yes
+save ""
+appendonly yes
+appendfsync always
+EOF
+
+    sed -e "s|@DIR@|$dir|g" -e "s|@MODULE@|$module|g" -e "s|@KB@|$kb|g" \
+        -e "s|@REDIS@|$redis_addr|g" -e "s|@HTTP_PORT@|$http_port|g" \
+        -e "s|@HTTPS_PORT@|$https_port|g" \
+        "$top/demo/nginx.conf.in" > "$dir/nginx.conf"
+}
+
+start() {
+    [ -f "$module" ] || { echo "demo: build the module first" >&2; exit 1; }
+    write_files
+
+    if [ "$own_redis" = 1 ] && ! running "$dir/redis/redis.pid"; then
+        redis-server "$dir/redis.conf"
+        for _ in $(seq 100); do
+            redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
+            sleep 0.05
+        done
+    fi
+
+    "$nginx" -p "$dir/" -c "$dir/nginx.conf" -t -q
+    if running "$dir/nginx.pid"; then
+        "$nginx" -p "$dir/" -c "$dir/nginx.conf" -s reload
+    else
+        "$nginx" -p "$dir/" -c "$dir/nginx.conf"
+    fi
+    for _ in $(seq 100); do
+        curl -fs "http://127.0.0.1:$http_port/kefu/v1/health" >/dev/null \
+            && break
+        sleep 0.05
+    done
+
+    examples
+}
+
+examples() {
+    local tok adm
+    tok=$("$top/build/tools/kefu_token" --secret-file \
+          "$dir/secrets/demo.secret" --tenant demo --user u1 --ttl 3600)
+    adm=$("$top/build/tools/kefu_token" --secret-file \
+          "$dir/secrets/demo.secret" --tenant demo --user trainer \
+          --scope admin --ttl 3600)
+    cat <<EOF
+
+ngx_kefu demo is running (state in $dir)
+  HTTP   http://127.0.0.1:$http_port/kefu/v1/
+  HTTPS  https://127.0.0.1:$https_port/kefu/v1/   (self-signed, HTTP/2)
+  Redis  $redis_addr
+
+Tokens (1 hour; more with: make token USER=u2 [SCOPE=admin]):
+  TOKEN=$tok
+  ADMIN=$adm
+
+Try:
+  curl -s http://127.0.0.1:$http_port/kefu/v1/health
+  curl -s -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:$http_port/kefu/v1/whoami
+  curl -sk --http2 -H "Authorization: Bearer \$TOKEN" https://127.0.0.1:$https_port/kefu/v1/whoami
+EOF
+    if [ -f "$top/demo/examples.sh" ]; then
+        # shellcheck disable=SC1091
+        . "$top/demo/examples.sh"
+    fi
+    echo
+    echo "Stop with: make stop"
+}
+
+stop() {
+    if running "$dir/nginx.pid"; then
+        "$nginx" -p "$dir/" -c "$dir/nginx.conf" -s quit
+        for _ in $(seq 100); do
+            running "$dir/nginx.pid" || break
+            sleep 0.05
+        done
+    fi
+    if running "$dir/redis/redis.pid"; then
+        kill "$(cat "$dir/redis/redis.pid")"
+        for _ in $(seq 100); do
+            running "$dir/redis/redis.pid" || break
+            sleep 0.05
+        done
+    fi
+    echo "ngx_kefu demo stopped"
+}
+
+reload() {
+    write_files
+    "$nginx" -p "$dir/" -c "$dir/nginx.conf" -t -q
+    "$nginx" -p "$dir/" -c "$dir/nginx.conf" -s reload
+    echo "ngx_kefu demo reloaded"
+}
+
+case "${1:-}" in
+    start) start ;;
+    stop) stop ;;
+    reload) reload ;;
+    *) echo "usage: $0 start|stop|reload" >&2; exit 2 ;;
+esac
