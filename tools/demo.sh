@@ -102,13 +102,25 @@ ngx_kefu demo is running (state in $dir)
   Redis  $redis_addr
 
 Tokens (1 hour; more with: make token USER=u2 [SCOPE=admin]):
-  TOKEN=$tok
-  ADMIN=$adm
+  export TOKEN=$tok
+  export ADMIN=$adm
 
 Try:
   curl -s http://127.0.0.1:$http_port/kefu/v1/health
   curl -s -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:$http_port/kefu/v1/whoami
   curl -sk --http2 -H "Authorization: Bearer \$TOKEN" https://127.0.0.1:$https_port/kefu/v1/whoami
+
+Ask, then follow up in the same session:
+  curl -s -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
+       -d '{"question":"蚁花怎么开通","session_id":"demo-1"}' http://127.0.0.1:$http_port/kefu/v1/ask
+  curl -s -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
+       -d '{"question":"那怎么关闭呢","session_id":"demo-1"}' http://127.0.0.1:$http_port/kefu/v1/ask
+  curl -s -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
+       -d '{"question":"我手机丢了,怎么办"}' http://127.0.0.1:$http_port/kefu/v1/ask
+
+The trainer's console (admin token):
+  curl -s -H "Authorization: Bearer \$ADMIN" -H 'Content-Type: application/json' \\
+       -d '{"question":"花呗怎么还款","k":3}' http://127.0.0.1:$http_port/kefu/v1/admin/search
 EOF
     if [ -f "$top/demo/examples.sh" ]; then
         # shellcheck disable=SC1091
