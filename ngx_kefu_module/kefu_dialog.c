@@ -222,8 +222,14 @@ done:
         }
     }
 
-    if (out->emotion == KEFU_EMOTION_ANGRY) {
+    if (out->emotion == KEFU_EMOTION_ANGRY
+        || (out->actions & (KEFU_ACT_LOSS_REPORT|KEFU_ACT_POLICE_REPORT)))
+    {
         out->priority = 1;
+    }
+
+    if (out->actions & (KEFU_ACT_LOSS_REPORT|KEFU_ACT_POLICE_REPORT)) {
+        sess->emergency = 1;
     }
 
     /* the new context */

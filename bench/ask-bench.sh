@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# /v1/ask with a 10k-FAQ knowledge base and a Redis session read + write
+# per turn, against `return 200 '{"ok":true}'` on the same nginx in the
+# same run (target >= 50 %), p99 latency at 50 connections (target
+# <= 5 ms), and a 5-turn dialogue on one connection (target <= 5 ms total).
+#
+#   bench/ask-bench.sh                       # 10k FAQs, wrk -t2 -c50 -d10s
+#   FAQS=1000 DURATION=5s bench/ask-bench.sh
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+export KEFU_MODULE=${KEFU_MODULE:-$top/build/nginx/ngx_http_kefu_module.so}
+export DURATION=${DURATION:-10s} CONNS=${CONNS:-50} THREADS=${THREADS:-2}
+export WORKERS=${WORKERS:-2} FAQS=${FAQS:-10000}
+export APPENDFSYNC=${APPENDFSYNC:-everysec}
+
+command -v wrk >/dev/null || { echo "ask-bench: wrk missing" >&2; exit 1; }
+[ -f "$KEFU_MODULE" ] || make -C "$top" --no-print-directory module
+[ -x "$top/build/tools/kefu_token" ] \
+    || make -C "$top" --no-print-directory tools
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+perl "$top/bench/gen-kb.pl" "$FAQS" "$tmp/kb.json"
+export KEFU_BENCH_KB=$tmp/kb.json
+
+exec perl -I "$top/lua-free-tests/lib" -MKefuTest -e '
+use strict;
+use warnings;
+use utf8;
+use IO::Socket::INET;
+use Socket qw(IPPROTO_TCP TCP_NODELAY);
+use Time::HiRes qw(time);
+
+my $t = KefuTest->new(no_ssl => 1, workers => $ENV{WORKERS},
+                      kb => $ENV{KEFU_BENCH_KB}, redis_down => 1,
+                      no_start => 1);
+$t->start_redis(appendfsync => $ENV{APPENDFSYNC});
+$t->start_nginx;
+my $token = $t->token("bench-user");
+$ENV{KEFU_TOKEN} = $token;
+
+my $r = $t->post("/kefu/v1/ask", token => $token,
+                 body => { question => "蚁花怎么开通" });
+die "ask-bench: /v1/ask does not answer: $r->{status}\n"
+    unless $r->{status} == 200;
+
+sub wrk {
+    my ($path, @args) = @_;
+    my @cmd = ("wrk", "--latency", "-t$ENV{THREADS}", "-c$ENV{CONNS}",
+               "-d$ENV{DURATION}", @args, $t->url($path));
+    open my $fh, "-|", @cmd or die "wrk: $!";
+    my $out = do { local $/; <$fh> };
+    close $fh;
+    my ($rps) = $out =~ /Requests\/sec:\s*([\d.]+)/;
+    my ($bad) = $out =~ /Non-2xx or 3xx responses:\s*(\d+)/;
+    my ($p99) = $out =~ /^\s+99%\s+(\S+)/m;
+    die "ask-bench: no result from wrk:\n$out" unless defined $rps;
+    return ($rps, $bad // 0, $p99);
+}
+
+wrk("/ok");
+my ($ok, $ok_bad, $ok_p99) = wrk("/ok");
+my ($ask, $ask_bad, $ask_p99) = wrk("/kefu/v1/ask", "-s",
+                                    "'"$top"'/bench/ask.lua");
+
+# 5-turn dialogues, turn after turn on one keep-alive connection; each
+# request leaves in one write with TCP_NODELAY, as a mobile client sends it
+my @turns = ("蚁花怎么开通", "那怎么关闭呢", "提现多久到账", "手续费呢",
+             "我的手机丢了怎么办");
+my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1",
+                              PeerPort => $t->{http_port}) or die $!;
+setsockopt($s, IPPROTO_TCP, TCP_NODELAY, 1) or die $!;
+my @totals;
+for my $d (1 .. 200) {
+    my $t0 = time;
+    for my $q (@turns) {
+        my $body = $KefuTest::JSON->encode({ question => $q,
+                                             session_id => "d$d" });
+        print $s "POST /kefu/v1/ask HTTP/1.1\r\nHost: b\r\n"
+            . "Authorization: Bearer $token\r\n"
+            . "Content-Type: application/json\r\n"
+            . "Content-Length: " . length($body) . "\r\n\r\n$body";
+        my ($status, $len);
+        while (my $line = <$s>) {
+            $status //= $line =~ m{^HTTP/1.1 (\d+)} ? $1 : 0;
+            $len = $1 if $line =~ /^Content-Length:\s*(\d+)/i;
+            last if $line eq "\r\n";
+        }
+        read($s, my $resp, $len) == $len or die "ask-bench: short read\n";
+        die "ask-bench: turn failed ($status)\n" unless $status == 200;
+    }
+    push @totals, (time - $t0) * 1000;
+}
+@totals = sort { $a <=> $b } @totals;
+
+printf "%d FAQs, wrk -t%s -c%s -d%s, %s nginx workers, appendfsync %s\n",
+    $ENV{FAQS}, @ENV{qw(THREADS CONNS DURATION WORKERS APPENDFSYNC)};
+printf "  static  /ok       %9.0f req/s  p99 %s\n", $ok, $ok_p99;
+printf "  ask     /v1/ask   %9.0f req/s  p99 %s\n", $ask, $ask_p99;
+printf "  ratio             %8.1f %%  (target >= 50 %%)\n", 100 * $ask / $ok;
+printf "  5-turn dialogue   median %.2f ms, p90 %.2f ms  (target <= 5 ms;"
+       . " client included)\n", $totals[@totals / 2],
+       $totals[int(@totals * 0.9)];
+printf "  non-2xx: /ok %d, /v1/ask %d\n", $ok_bad, $ask_bad
+    if $ok_bad || $ask_bad;
+my @bad = $t->bad_log_lines;
+print "  error.log: $_\n" for @bad;
+exit(($ask_bad || @bad) ? 1 : 0);
+'
