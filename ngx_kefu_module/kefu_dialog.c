@@ -120,6 +120,7 @@ kefu_dialog_ask(const kefu_kb_t *kb, kefu_search_scratch_t *s,
 
     memset(out, 0, sizeof(kefu_ask_out_t));
     out->faq = -1;
+    n = 0;
 
     if (in->question != NULL) {
         out->intents = kefu_kb_intents(kb, in->question, in->qlen);
@@ -215,10 +216,22 @@ done:
         sess->emergency = 1;
 
         if (out->type != KEFU_REPLY_ANSWER) {
-            /* no FAQ fits, but the user must not wait for a human */
-            out->type = KEFU_REPLY_ANSWER;
-            out->text = kefu_text_emergency;
             out->nchoices = 0;
+
+            if (n > 0 && (kb->faqs[hits[0].faq].risk
+                          || (kb->faqs[hits[0].faq].actions
+                              & (KEFU_ACT_LOSS_REPORT
+                                 |KEFU_ACT_POLICE_REPORT))))
+            {
+                /* an emergency FAQ ranked first: better than any menu */
+                kefu_dialog_answer(kb, hits[0].faq, hits[0].confidence,
+                                   out);
+
+            } else {
+                /* no FAQ fits, but the user must not wait for a human */
+                out->type = KEFU_REPLY_ANSWER;
+                out->text = kefu_text_emergency;
+            }
         }
     }
 

@@ -12,7 +12,10 @@
  * than BM25's saturating sum.  Candidates come from the postings of rare
  * terms (walked fully) and, for queries made only of frequent terms, from
  * the rarest frequent postings; their exact scores come from the forward
- * lists.  See docs/engine.md.
+ * lists.  With multi-turn context, a variant keeps its context-aided
+ * score only in the measure it matches the query's own terms; the
+ * confidence model is refitted per KB on its own paraphrases.  See
+ * docs/engine.md.
  */
 
 #include <math.h>
@@ -25,6 +28,7 @@
 #define KEFU_MAX_HITS      64
 #define KEFU_MAX_RERANK    1024
 #define KEFU_MAX_QTERMS    (4 * KEFU_TEXT_MAX_CPS)
+#define KEFU_MAX_FREQ      0xffff   /* frequent terms (16-bit forward ids) */
 
 /*
  * Confidence model z = w0 + w1 s1 + w2 m + w3 s1 m, m = min(s1 - s2, 0.25),
@@ -43,6 +47,9 @@
  */
 #define KEFU_CONF_GATE_LO   0.25
 #define KEFU_CONF_GATE_HI   0.60
+
+/* pull of the self-calibration towards the shipped weights */
+#define KEFU_CALIB_RIDGE    2.0
 
 #define KEFU_DECIDE_MARGIN      0.1
 #define KEFU_DECIDE_MIN_CHOICE  0.02
@@ -63,10 +70,12 @@ struct kefu_index_s {
     uint32_t             *post_off;     /* nterms + 1 */
     unsigned char        *post;
     uint32_t             *fwd_off;      /* ndocs + 1 */
-    unsigned char        *fwd;
+    uint16_t             *fwd;          /* frequent term ids, ascending */
     uint32_t             *doc_faq;
     float                *doc_w;
     float                 unknown_w[4]; /* weight of a term not indexed */
+    double                conf[4];      /* confidence model (see above) */
+    uint32_t              calib_n;      /* its own observations, or 0 */
     size_t                memory;
 };
 
@@ -101,13 +110,17 @@ typedef struct {
 typedef struct {
     float       score;
     float       cov;
+    float       own;        /* matched weight of the query's own terms */
     uint32_t    doc;
+    uint32_t    exact;      /* same term set as the query */
 } kefu_cand_t;
 
 
 struct kefu_search_scratch_s {
     uint32_t        cap;
     float          *acc;
+    float          *acc_own;    /* own (not context) terms, with context */
+    uint16_t       *fmark;      /* frequent term id -> query term + 1 */
     uint32_t       *touched;
     kefu_tokens_t  *qt;
     kefu_tokens_t  *ct;
@@ -132,7 +145,11 @@ static size_t kefu_index_qterms(const kefu_index_t *idx,
     float factor);
 static void kefu_qterm_sort(kefu_qterm_t *q, size_t n, int by_id);
 static int kefu_doc_has(const kefu_index_t *idx, uint32_t doc, uint32_t id);
-static float kefu_confidence(float s1, float s2);
+static float kefu_confidence(const kefu_index_t *idx, float s1, float s2);
+static int kefu_index_rank(const kefu_index_t *idx,
+    kefu_search_scratch_t *s, const kefu_search_ctx_t *ctx,
+    uint32_t skip_lo, uint32_t skip_hi, kefu_hit_t *hits, size_t k);
+static void kefu_index_calibrate(kefu_index_builder_t *b, kefu_index_t *idx);
 
 
 void
@@ -145,13 +162,16 @@ kefu_index_default_params(kefu_index_params_t *p)
     p->idf_pow = 1.0f;
     p->doc_pow = 0.5f;
     p->rare_df = 16;
-    p->rare_ratio = 0.01f;
+    p->rare_ratio = 0.005f;
     p->min_cand = 64;
     p->walk_budget = 4096;
     p->rerank = 64;
     p->ctx_weight = 0.4f;
     p->ctx_boost = 0.15f;
     p->ctx_max_chars = 6;
+    p->ctx_own = 0.3f;
+    p->calib_max = 2000;
+    p->calib_neg = 0.0f;
 }
 
 
@@ -544,7 +564,9 @@ kefu_index_build(kefu_index_builder_t *b, kefu_alloc_t *a)
         idx->slots[slot] = (uint32_t) i + 1;
     }
 
-    idx->nfreq = nf;
+    /* forward lists hold 16-bit ids; rarer terms beyond are walked */
+    idx->nfreq = nf < KEFU_MAX_FREQ ? nf : KEFU_MAX_FREQ;
+    nf = idx->nfreq;
 
     /* map document keys to final ids, sorted, and size the postings */
     last = kefu_alloc(b->tmp, (nt + 1) * sizeof(uint32_t));
@@ -577,7 +599,7 @@ kefu_index_build(kefu_index_builder_t *b, kefu_alloc_t *a)
         idx->fwd_off[d] = (uint32_t) bytes;
 
         for (i = 0; i < j && ids[i] < nf; i++) {
-            bytes += kefu_varint_len(ids[i] - (i ? ids[i - 1] : 0));
+            bytes++;
         }
 
         if (bytes > 0xffffffffu) {
@@ -586,7 +608,7 @@ kefu_index_build(kefu_index_builder_t *b, kefu_alloc_t *a)
     }
 
     idx->fwd_off[b->ndocs] = (uint32_t) bytes;
-    idx->fwd = kefu_index_alloc(a, idx, bytes);
+    idx->fwd = kefu_index_alloc(a, idx, bytes * sizeof(uint16_t));
     if (idx->fwd == NULL) {
         return NULL;
     }
@@ -597,8 +619,7 @@ kefu_index_build(kefu_index_builder_t *b, kefu_alloc_t *a)
         bytes = idx->fwd_off[d];
 
         for (i = 0; i < j && ids[i] < nf; i++) {
-            bytes += kefu_varint_put(idx->fwd + bytes,
-                                     ids[i] - (i ? ids[i - 1] : 0));
+            idx->fwd[bytes++] = (uint16_t) ids[i];
         }
     }
 
@@ -631,7 +652,198 @@ kefu_index_build(kefu_index_builder_t *b, kefu_alloc_t *a)
         }
     }
 
+    kefu_index_calibrate(b, idx);
+
     return idx;
+}
+
+
+/*
+ * Self-calibration.  The shipped confidence model was fitted on large
+ * question-matching sets full of near-duplicates; a curated KB is another
+ * population.  Each KB has labelled data of its own, though: its
+ * paraphrases.  A sample of variants of FAQs with 2+ variants is asked
+ * with the variant itself left out (the top hit should be its FAQ) and,
+ * weighted by calib_neg, with its whole FAQ left out (any top hit is
+ * wrong: an in-domain question the KB cannot answer).  The logistic model
+ * is refitted on these observations by a few Newton steps, with a ridge
+ * pull towards the shipped weights so that a small KB stays near them.
+ */
+static void
+kefu_index_calibrate(kefu_index_builder_t *b, kefu_index_t *idx)
+{
+    int                     it, r, c, e, nh;
+    size_t                  i, lo, hi, nobs, cap, elig, stride, seen, t;
+    uint32_t                d, id;
+    double                  w[4], w0[4], g[4], h[4][5], x[4], z, pr, wt, f;
+    float                  *o1, *o2, *ow;
+    uint8_t                *ok;
+    kefu_hit_t              hits[2];
+    kefu_qterm_t           *q;
+    kefu_search_scratch_t  *s;
+
+    w0[0] = KEFU_CONF_W0;
+    w0[1] = KEFU_CONF_W1;
+    w0[2] = KEFU_CONF_W2;
+    w0[3] = KEFU_CONF_W3;
+    memcpy(idx->conf, w0, sizeof(w0));
+    idx->calib_n = 0;
+
+    if (b->params.calib_max == 0) {
+        return;
+    }
+
+    elig = 0;
+
+    for (lo = 0; lo < b->ndocs; lo = hi) {
+        for (hi = lo + 1; hi < b->ndocs && b->doc_faq[hi] == b->doc_faq[lo];
+             hi++)
+        {
+            /* void */
+        }
+
+        elig += hi - lo >= 2 ? hi - lo : 0;
+    }
+
+    if (elig < 20) {
+        return;
+    }
+
+    stride = (elig + b->params.calib_max - 1) / b->params.calib_max;
+    cap = 2 * (elig / stride + 1);
+
+    s = kefu_search_scratch_create(b->tmp, b->ndocs);
+    o1 = kefu_alloc(b->tmp, cap * sizeof(float));
+    o2 = kefu_alloc(b->tmp, cap * sizeof(float));
+    ow = kefu_alloc(b->tmp, cap * sizeof(float));
+    ok = kefu_alloc(b->tmp, cap);
+    if (s == NULL || o1 == NULL || o2 == NULL || ow == NULL || ok == NULL) {
+        return;     /* keep the shipped model */
+    }
+
+    nobs = 0;
+    seen = 0;
+
+    for (lo = 0; lo < b->ndocs; lo = hi) {
+        for (hi = lo + 1; hi < b->ndocs && b->doc_faq[hi] == b->doc_faq[lo];
+             hi++)
+        {
+            /* void */
+        }
+
+        if (hi - lo < 2) {
+            continue;
+        }
+
+        for (d = (uint32_t) lo; d < hi; d++) {
+            if (seen++ % stride != 0 || nobs + 2 > cap) {
+                continue;
+            }
+
+            /* the variant's own terms (final ids, ascending) as a query */
+            s->nqterms = 0;
+
+            for (i = b->doc_off[d]; i < b->doc_off[d + 1]; i++) {
+                id = b->keys[i];
+                q = &s->qterms[s->nqterms++];
+                q->id = id;
+                q->key = idx->term_key[id];
+                q->w = idx->term_w[id];
+                q->tok = 0;
+                q->walked = 0;
+                q->ctx = 0;
+            }
+
+            for (r = 0; r < (b->params.calib_neg > 0 ? 2 : 1); r++) {
+                for (i = 0; i < s->nqterms; i++) {
+                    s->qterms[i].walked = 0;
+                }
+
+                nh = kefu_index_rank(idx, s, NULL,
+                                     r == 0 ? d : (uint32_t) lo,
+                                     r == 0 ? d + 1 : (uint32_t) hi,
+                                     hits, 2);
+                if (nh <= 0) {
+                    continue;
+                }
+
+                o1[nobs] = hits[0].score;
+                o2[nobs] = nh > 1 ? hits[1].score : 0;
+                ok[nobs] = r == 0 && hits[0].faq == b->doc_faq[d];
+                ow[nobs] = r == 0 ? 1.0f : b->params.calib_neg;
+                nobs++;
+            }
+        }
+    }
+
+    memcpy(w, w0, sizeof(w));
+
+    for (it = 0; it < 12; it++) {
+        /* Newton step on the penalised log-likelihood */
+        for (r = 0; r < 4; r++) {
+            g[r] = -KEFU_CALIB_RIDGE * (w[r] - w0[r]);
+
+            for (c = 0; c < 4; c++) {
+                h[r][c] = r == c ? KEFU_CALIB_RIDGE : 0;
+            }
+        }
+
+        for (t = 0; t < nobs; t++) {
+            x[0] = 1;
+            x[1] = o1[t];
+            x[2] = o1[t] - o2[t] < 0.25f ? o1[t] - o2[t] : 0.25f;
+            x[3] = x[1] * x[2];
+            z = w[0] + w[1] * x[1] + w[2] * x[2] + w[3] * x[3];
+            pr = 1.0 / (1.0 + exp(-z));
+            wt = ow[t];
+
+            for (r = 0; r < 4; r++) {
+                g[r] += wt * (ok[t] - pr) * x[r];
+
+                for (c = 0; c < 4; c++) {
+                    h[r][c] += wt * pr * (1 - pr) * x[r] * x[c];
+                }
+            }
+        }
+
+        /* solve h step = g by Gaussian elimination (h is positive) */
+        for (r = 0; r < 4; r++) {
+            h[r][4] = g[r];
+        }
+
+        for (r = 0; r < 4; r++) {
+            for (e = r + 1; e < 4; e++) {
+                f = h[e][r] / h[r][r];
+
+                for (c = r; c < 5; c++) {
+                    h[e][c] -= f * h[r][c];
+                }
+            }
+        }
+
+        for (r = 3; r >= 0; r--) {
+            f = h[r][4];
+
+            for (c = r + 1; c < 4; c++) {
+                f -= h[r][c] * g[c];
+            }
+
+            g[r] = f / h[r][r];
+        }
+
+        for (r = 0; r < 4; r++) {
+            w[r] += g[r];
+        }
+    }
+
+    for (r = 0; r < 4; r++) {
+        if (!isfinite(w[r])) {
+            return;
+        }
+    }
+
+    memcpy(idx->conf, w, sizeof(w));
+    idx->calib_n = (uint32_t) nobs;
 }
 
 
@@ -705,6 +917,8 @@ kefu_search_scratch_create(kefu_alloc_t *a, uint32_t max_docs)
 
     s->cap = max_docs;
     s->acc = kefu_calloc(a, ((size_t) max_docs + 1) * sizeof(float));
+    s->acc_own = kefu_calloc(a, ((size_t) max_docs + 1) * sizeof(float));
+    s->fmark = kefu_calloc(a, KEFU_MAX_FREQ * sizeof(uint16_t));
     s->touched = kefu_alloc(a, ((size_t) max_docs + 1) * sizeof(uint32_t));
     s->qt = kefu_tokens_create(a);
     s->ct = kefu_tokens_create(a);
@@ -712,7 +926,8 @@ kefu_search_scratch_create(kefu_alloc_t *a, uint32_t max_docs)
     s->order = kefu_alloc(a, KEFU_MAX_QTERMS * sizeof(uint32_t));
     s->cands = kefu_alloc(a, KEFU_MAX_RERANK * sizeof(kefu_cand_t));
 
-    if (s->acc == NULL || s->touched == NULL || s->qt == NULL
+    if (s->acc == NULL || s->acc_own == NULL || s->fmark == NULL
+        || s->touched == NULL || s->qt == NULL
         || s->ct == NULL || s->qterms == NULL || s->order == NULL
         || s->cands == NULL)
     {
@@ -745,16 +960,6 @@ kefu_index_elliptic(const kefu_tokens_t *t, uint32_t max)
 }
 
 
-static int
-kefu_qterm_cmp(const void *a, const void *b)
-{
-    const kefu_qterm_t  *x, *y;
-
-    x = a;
-    y = b;
-
-    return x->key < y->key ? -1 : (x->key > y->key);
-}
 
 
 /* Appends the unique terms of t not yet present; returns the new count. */
@@ -810,44 +1015,33 @@ kefu_index_qterms(const kefu_index_t *idx, kefu_search_scratch_t *s,
 }
 
 
-static int
-kefu_qterm_id_cmp(const void *a, const void *b)
-{
-    const kefu_qterm_t  *x, *y;
-
-    x = a;
-    y = b;
-
-    return x->id < y->id ? -1 : (x->id > y->id);
-}
-
-
-/* insertion sort below this size: glibc's qsort allocates and is slow */
-#define KEFU_SMALL_SORT  48
-
-
+/*
+ * Shell sort (Ciura's gaps) by key or by id: no allocation (glibc's qsort
+ * may call malloc) and fast for the few hundred terms of a query.
+ */
 static void
 kefu_qterm_sort(kefu_qterm_t *q, size_t n, int by_id)
 {
-    size_t        i, j;
+    size_t        g, i, j, gap;
+    uint32_t      v;
     kefu_qterm_t  t;
+    static const size_t  gaps[] = { 701, 301, 132, 57, 23, 10, 4, 1 };
 
-    if (n > KEFU_SMALL_SORT) {
-        qsort(q, n, sizeof(kefu_qterm_t),
-              by_id ? kefu_qterm_id_cmp : kefu_qterm_cmp);
-        return;
-    }
+    for (g = 0; g < sizeof(gaps) / sizeof(gaps[0]); g++) {
+        gap = gaps[g];
 
-    for (i = 1; i < n; i++) {
-        t = q[i];
+        for (i = gap; i < n; i++) {
+            t = q[i];
+            v = by_id ? t.id : t.key;
 
-        for (j = i; j > 0 && (by_id ? q[j - 1].id > t.id
-                                    : q[j - 1].key > t.key); j--)
-        {
-            q[j] = q[j - 1];
+            for (j = i; j >= gap && (by_id ? q[j - gap].id
+                                           : q[j - gap].key) > v; j -= gap)
+            {
+                q[j] = q[j - gap];
+            }
+
+            q[j] = t;
         }
-
-        q[j] = t;
     }
 }
 
@@ -864,62 +1058,67 @@ kefu_cand_better(const kefu_cand_t *x, const kefu_cand_t *y)
 }
 
 
-/* max-heap by kefu_cand_better */
+/* max-heap by kefu_cand_better; the element sinks through a hole */
 static void
 kefu_heap_sift_max(kefu_cand_t *h, size_t n, size_t i)
 {
     size_t       c;
     kefu_cand_t  t;
 
+    t = h[i];
+
     for ( ;; ) {
         c = 2 * i + 1;
 
         if (c >= n) {
-            return;
+            break;
         }
 
         if (c + 1 < n && kefu_cand_better(&h[c + 1], &h[c])) {
             c++;
         }
 
-        if (!kefu_cand_better(&h[c], &h[i])) {
-            return;
+        if (!kefu_cand_better(&h[c], &t)) {
+            break;
         }
 
-        t = h[i];
         h[i] = h[c];
-        h[c] = t;
         i = c;
     }
+
+    h[i] = t;
 }
 
 
+/* min-heap by score */
 static void
 kefu_heap_sift(kefu_cand_t *h, size_t n, size_t i)
 {
     size_t       c;
     kefu_cand_t  t;
 
+    t = h[i];
+
     for ( ;; ) {
         c = 2 * i + 1;
 
         if (c >= n) {
-            return;
+            break;
         }
 
         if (c + 1 < n && h[c + 1].score < h[c].score) {
             c++;
         }
 
-        if (h[i].score <= h[c].score) {
-            return;
+        if (t.score <= h[c].score) {
+            break;
         }
 
-        t = h[i];
         h[i] = h[c];
-        h[c] = t;
         i = c;
     }
+
+    h[i] = t;
 }
 
 
@@ -928,13 +1127,13 @@ kefu_heap_sift(kefu_cand_t *h, size_t n, size_t i)
  * evaluation sets (tools/kefu_eval --fit); see docs/engine.md.
  */
 static float
-kefu_confidence(float s1, float s2)
+kefu_confidence(const kefu_index_t *idx, float s1, float s2)
 {
     double  z, m, g;
 
     m = s1 - s2 < 0.25f ? s1 - s2 : 0.25f;
-    z = KEFU_CONF_W0 + KEFU_CONF_W1 * s1 + KEFU_CONF_W2 * m
-        + KEFU_CONF_W3 * s1 * m;
+    z = idx->conf[0] + idx->conf[1] * s1 + idx->conf[2] * m
+        + idx->conf[3] * s1 * m;
 
     g = (s1 - KEFU_CONF_GATE_LO) / (KEFU_CONF_GATE_HI - KEFU_CONF_GATE_LO);
     g = g < 0 ? 0 : (g > 1 ? 1 : g);
@@ -949,12 +1148,7 @@ kefu_index_search(const kefu_index_t *idx, kefu_search_scratch_t *s,
     kefu_hit_t *hits, size_t k)
 {
     int                   use_ctx;
-    float                 wq, m, wd, sc, boost, second;
-    size_t                i, j, n, nq, nt, nf, ncand, nhits, nfree, kk;
-    uint32_t              d, id, gap, walked_freq, *order;
-    kefu_cand_t          *c;
-    kefu_qterm_t         *qt;
-    const unsigned char  *p, *end;
+    size_t                nq;
     const kefu_index_params_t  *pr;
 
     if (idx->ndocs > s->cap) {
@@ -973,7 +1167,7 @@ kefu_index_search(const kefu_index_t *idx, kefu_search_scratch_t *s,
 
     use_ctx = 0;
 
-    if (ctx != NULL && ctx->text != NULL && ctx->len > 0
+    if (ctx != NULL && ctx->text != NULL && ctx->len > 0 && nq > 0
         && (ctx->force || kefu_index_elliptic(s->qt, pr->ctx_max_chars)))
     {
         if (kefu_tokenize(idx->syn, ctx->text, ctx->len, s->ct) == KEFU_OK) {
@@ -984,6 +1178,34 @@ kefu_index_search(const kefu_index_t *idx, kefu_search_scratch_t *s,
 
     s->nqterms = nq;
 
+    return kefu_index_rank(idx, s, use_ctx ? ctx : NULL, 0, 0, hits, k);
+}
+
+
+/*
+ * Ranks FAQs for the query terms in s->qterms (ctx not NULL: some come
+ * from the context); documents skip_lo..skip_hi-1 are left out (the
+ * self-calibration asks the KB's own variants).
+ */
+static int
+kefu_index_rank(const kefu_index_t *idx, kefu_search_scratch_t *s,
+    const kefu_search_ctx_t *ctx, uint32_t skip_lo, uint32_t skip_hi,
+    kefu_hit_t *hits, size_t k)
+{
+    int                   use_ctx;
+    float                 wq, wown, m, mown, wd, sc, boost, second, g, eps;
+    size_t                i, j, n, nq, nt, nf, ncand, nhits, nfree, kk;
+    uint32_t              d, id, gap, walked_freq, maxid, *order;
+    kefu_cand_t          *c;
+    const uint16_t       *fp, *fe;
+    kefu_qterm_t         *qt;
+    const unsigned char  *p, *end;
+    const kefu_index_params_t  *pr;
+
+    pr = &idx->params;
+    nq = s->nqterms;
+    use_ctx = ctx != NULL;
+
     if (k > KEFU_MAX_HITS) {
         k = KEFU_MAX_HITS;
     }
@@ -992,10 +1214,15 @@ kefu_index_search(const kefu_index_t *idx, kefu_search_scratch_t *s,
     kefu_qterm_sort(s->qterms, nq, 1);
 
     wq = 0;
+    wown = 0;
     nt = 0;
 
     for (i = 0; i < nq; i++) {
         wq += s->qterms[i].w;
+
+        if (!s->qterms[i].ctx) {
+            wown += s->qterms[i].w;
+        }
 
         if (s->qterms[i].id != KEFU_TERM_NONE) {
             nt++;
@@ -1040,11 +1267,19 @@ kefu_index_search(const kefu_index_t *idx, kefu_search_scratch_t *s,
             kefu_varint_get(p, gap);
             d += gap;
 
+            if (d - skip_lo < skip_hi - skip_lo) {
+                continue;
+            }
+
             if (s->acc[d] == 0) {
                 s->touched[n++] = d;
             }
 
             s->acc[d] += qt->w;
+
+            if (use_ctx && !qt->ctx) {
+                s->acc_own[d] += qt->w;
+            }
         }
     }
 
@@ -1067,10 +1302,18 @@ kefu_index_search(const kefu_index_t *idx, kefu_search_scratch_t *s,
         d = s->touched[i];
         m = s->acc[d];
         s->acc[d] = 0;
+        mown = m;
+
+        if (use_ctx) {
+            mown = s->acc_own[d];
+            s->acc_own[d] = 0;
+        }
+
         sc = m / (wq + idx->doc_w[d]);
 
         if (ncand < nfree) {
             c[ncand].score = sc;
+            c[ncand].own = mown;
             c[ncand].doc = d;
             ncand++;
 
@@ -1082,60 +1325,93 @@ kefu_index_search(const kefu_index_t *idx, kefu_search_scratch_t *s,
 
         } else if (sc > c[0].score) {
             c[0].score = sc;
+            c[0].own = mown;
             c[0].doc = d;
             kefu_heap_sift(c, ncand, 0);
         }
     }
 
-    /* exact scores: add the unwalked frequent terms via forward lists */
+    /*
+     * Exact scores: add the unwalked frequent terms via forward lists, one
+     * table lookup (term id -> query term) per entry.
+     */
+    maxid = 0;
+
+    for (j = 0; j < nf; j++) {
+        id = s->qterms[order[j]].id;
+        s->fmark[id] = (uint16_t) (order[j] + 1);
+        maxid = id;
+    }
+
     for (i = 0; i < ncand; i++) {
         d = c[i].doc;
-        m = c[i].score * (wq + idx->doc_w[d]);
+        wd = idx->doc_w[d];
+        m = c[i].score * (wq + wd);
+        mown = c[i].own;
 
-        p = idx->fwd + idx->fwd_off[d];
-        end = idx->fwd + idx->fwd_off[d + 1];
-        id = 0;
-        j = 0;
+        fp = idx->fwd + idx->fwd_off[d];
+        fe = idx->fwd + idx->fwd_off[d + 1];
 
-        while (p < end && j < nf) {
-            kefu_varint_get(p, gap);
-            id += gap;
+        for ( /* void */ ; nf > 0 && fp < fe && *fp <= maxid; fp++) {
+            if (s->fmark[*fp]) {
+                qt = &s->qterms[s->fmark[*fp] - 1];
+                m += qt->w;
 
-            while (j < nf && s->qterms[order[j]].id < id) {
-                j++;
-            }
-
-            if (j < nf && s->qterms[order[j]].id == id) {
-                m += s->qterms[order[j]].w;
-                j++;
+                if (!qt->ctx) {
+                    mown += qt->w;
+                }
             }
         }
 
-        wd = idx->doc_w[d];
+        if (!use_ctx) {
+            mown = m;
+        }
+
         sc = 2 * m / (wq + m + pr->doc_pow * (wd - m));
         c[i].score = sc > 1 ? 1 : sc;
-        c[i].cov = wq > 0 ? m / wq : 0;
+        c[i].cov = wown > 0 ? mown / wown : 0;
+
+        /* the variant and the query (without context) have one term set */
+        eps = 1e-4f * (wd + wown);
+        c[i].exact = mown >= wown - eps && mown >= wd - eps;
+
+        if (use_ctx) {
+            /*
+             * The context only disambiguates what the query itself says:
+             * a variant gets its context-aided score in the share of the
+             * query's own weight it matches, up to ctx_own.  "哈哈" or
+             * "asdf" after a topic match nothing of their own and score 0.
+             */
+            g = c[i].cov / pr->ctx_own;
+            c[i].score *= g < 1 ? g : 1;
+        }
+    }
+
+    for (j = 0; j < nf; j++) {
+        s->fmark[s->qterms[order[j]].id] = 0;
     }
 
     if (use_ctx && (ctx->nboost > 0 || ctx->topic != 0)) {
-        boost = 1.0f + pr->ctx_boost;
-
         for (i = 0; i < ncand; i++) {
             id = idx->doc_faq[c[i].doc];
+            boost = 1.0f;
 
+            if (ctx->topic != 0 && ctx->faq_topic != NULL
+                && ctx->faq_topic[id] == ctx->topic)
+            {
+                boost += pr->ctx_boost;
+            }
+
+            /* the KB's own "asked next" list says more than a topic */
             for (j = 0; j < ctx->nboost; j++) {
                 if (ctx->boost_faqs[j] == id) {
+                    boost += pr->ctx_boost;
                     break;
                 }
             }
 
-            if (j < ctx->nboost
-                || (ctx->topic != 0 && ctx->faq_topic != NULL
-                    && ctx->faq_topic[id] == ctx->topic))
-            {
-                sc = c[i].score * boost;
-                c[i].score = sc > 1 ? 1 : sc;
-            }
+            sc = c[i].score * boost;
+            c[i].score = sc > 1 ? 1 : sc;
         }
     }
 
@@ -1149,7 +1425,7 @@ kefu_index_search(const kefu_index_t *idx, kefu_search_scratch_t *s,
     nhits = 0;
     kk = k < 2 ? 2 : k;     /* the runner-up is needed for confidence */
 
-    while (ncand > 0 && nhits < kk) {
+    while (ncand > 0 && nhits < kk && c[0].score > 0) {
         id = idx->doc_faq[c[0].doc];
 
         for (j = 0; j < nhits; j++) {
@@ -1164,6 +1440,7 @@ kefu_index_search(const kefu_index_t *idx, kefu_search_scratch_t *s,
                 hits[nhits].doc = c[0].doc;
                 hits[nhits].score = c[0].score;
                 hits[nhits].coverage = c[0].cov;
+                hits[nhits].exact = c[0].exact;
 
             } else {
                 second = c[0].score;
@@ -1185,7 +1462,7 @@ kefu_index_search(const kefu_index_t *idx, kefu_search_scratch_t *s,
 
     /* the margin speaks only for the best hit */
     for (i = 0; i < nhits; i++) {
-        hits[i].confidence = kefu_confidence(hits[i].score,
+        hits[i].confidence = kefu_confidence(idx, hits[i].score,
                                              i == 0 ? second
                                                     : hits[i].score);
     }
@@ -1268,6 +1545,15 @@ kefu_decide(const kefu_hit_t *hits, size_t n, double high, double low,
 
     c1 = hits[0].confidence;
 
+    /*
+     * A question asked exactly as one FAQ words it (same normalised term
+     * set) is answered by that FAQ, whatever its siblings look like,
+     * unless another FAQ has the very same wording.
+     */
+    if (hits[0].exact && (n < 2 || !hits[1].exact)) {
+        return KEFU_DECIDE_ANSWER;
+    }
+
     /* the margin rule: a runner-up within 0.1 makes a high best ambiguous */
     if (c1 >= high
         && (n < 2 || c1 - hits[1].confidence >= KEFU_DECIDE_MARGIN))
@@ -1297,4 +1583,13 @@ kefu_decide(const kefu_hit_t *hits, size_t n, double high, double low,
     *nchoices = i;
 
     return KEFU_DECIDE_CLARIFY;
+}
+
+
+uint32_t
+kefu_index_calibration(const kefu_index_t *idx, double *w)
+{
+    memcpy(w, idx->conf, sizeof(idx->conf));
+
+    return idx->calib_n;
 }

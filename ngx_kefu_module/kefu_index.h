@@ -39,6 +39,9 @@ typedef struct {
     float       ctx_weight;     /* weight of context terms in a follow-up */
     float       ctx_boost;      /* score factor for the context's topic */
     uint32_t    ctx_max_chars;  /* a query this short may be elliptic */
+    float       ctx_own;        /* own-term coverage for full context */
+    uint32_t    calib_max;      /* self-calibration queries, 0 = off */
+    float       calib_neg;      /* weight of its "not in the KB" cases */
 } kefu_index_params_t;
 
 
@@ -46,8 +49,11 @@ typedef struct {
     uint32_t    faq;
     uint32_t    doc;            /* the best-matching variant */
     float       score;          /* similarity in 0..1 */
-    float       coverage;       /* share of the query's weight matched */
+    float       coverage;       /* share of the query's own weight
+                                   (without context terms) matched */
     float       confidence;     /* calibrated P(correct) in 0..1 */
+    uint32_t    exact;          /* 1: the variant has the query's term
+                                   set (an exact normalised match) */
 } kefu_hit_t;
 
 
@@ -87,6 +93,8 @@ uint32_t kefu_index_ndocs(const kefu_index_t *idx);
 uint32_t kefu_index_nfaqs(const kefu_index_t *idx);
 uint32_t kefu_index_nterms(const kefu_index_t *idx);
 uint32_t kefu_index_doc_faq(const kefu_index_t *idx, uint32_t doc);
+/* confidence model weights (4) and its self-calibration observations */
+uint32_t kefu_index_calibration(const kefu_index_t *idx, double *w);
 /* bytes allocated for the index */
 size_t kefu_index_memory(const kefu_index_t *idx);
 
@@ -114,8 +122,9 @@ size_t kefu_index_matched_terms(const kefu_index_t *idx,
 
 /*
  * Decision for the top hits (best first) and the tenant's thresholds:
- *   answer   best confidence >= high and the runner-up's is at least 0.1
- *            lower (the margin rule);
+ *   answer   the best hit is an exact match (hit.exact) and the runner-up
+ *            is not, or best confidence >= high and the runner-up's is at
+ *            least 0.1 lower (the margin rule);
  *   clarify  otherwise, when the confidences of the 2-3 choices add up to
  *            >= low (the chance that the right FAQ is among them);
  *   fallback otherwise.

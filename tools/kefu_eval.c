@@ -4,11 +4,16 @@
  *
  *   kefu_eval --data DIR [--pairs FILE] [--limit N] [--set name=value]...
  *             [--fit]
+ *   kefu_eval --kb KB.json --probe FILE [--high X] [--low Y] [-v]
  *
  * Without --pairs it runs the protocols of DIR/README.md: afqmc (first
  * 3000 queries), bq, lcqmc and ESUN.  The data is read at run time only.
  * --fit pools the top-hit features of all sets and fits the logistic
  * confidence model printed at the end (see docs/engine.md).
+ *
+ * --probe runs dialogues from a TSV file (session, question, expected FAQ
+ * id or "-", expected decision) through kefu_dialog_ask() on a real KB and
+ * reports how many turns got the right FAQ and the right decision.
  */
 
 #include <errno.h>
@@ -22,6 +27,8 @@
 #include "kefu_json.h"
 #include "kefu_text.h"
 #include "kefu_index.h"
+#include "kefu_kb.h"
+#include "kefu_dialog.h"
 
 
 #define EVAL_K  10
@@ -1176,6 +1183,199 @@ eval_fit(eval_ctx_t *ec)
 }
 
 
+/*
+ * The demo-KB probe: "session \t question \t faq-id|- \t decision" rows;
+ * rows with the same session name (not "-") are one dialogue.
+ */
+static int
+eval_probe(const char *kbfile, const char *file, double high, double low,
+    int verbose)
+{
+    int                     nf, ok_id, ok_dec;
+    char                    err[512], want[16];
+    size_t                  len, n, nid, good_id, good_dec, good_both, i;
+    size_t                  sess_len;
+    unsigned char          *buf, *p, *end, *sess_name;
+    kefu_str_t              f[4];
+    kefu_kb_t              *kb;
+    kefu_arena_t            arena;
+    kefu_ask_in_t           in;
+    kefu_ask_out_t          out;
+    kefu_session_t          sess;
+    kefu_search_scratch_t  *s;
+    const kefu_str_t       *got;
+    static const char      *types[] = { "answer", "clarify", "fallback",
+                                        "handoff" };
+
+    kefu_arena_init(&arena);
+
+    kb = kefu_kb_load(&arena.allocator, kbfile, err, sizeof(err));
+    if (kb == NULL) {
+        fprintf(stderr, "kefu_eval: %s\n", err);
+        return -1;
+    }
+
+    s = kefu_kb_scratch_create(&arena.allocator, kb);
+    buf = eval_read_file(file, &len);
+    if (s == NULL || buf == NULL) {
+        return -1;
+    }
+
+    {
+        double    w[4];
+        uint32_t  nc;
+
+        nc = kefu_index_calibration(kb->index, w);
+        printf("probe: confidence z = %.3f + %.3f*s1 + %.3f*m + %.3f*s1*m"
+               " (%u self-calibration cases)\n", w[0], w[1], w[2], w[3],
+               nc);
+    }
+
+    p = buf;
+    end = buf + len;
+    n = nid = good_id = good_dec = good_both = 0;
+    sess_name = NULL;
+    sess_len = 0;
+    kefu_session_init(&sess);
+
+    while (p < end) {
+        if (*p == '#' || *p == '\n') {
+            p = memchr(p, '\n', (size_t) (end - p));
+            p = p ? p + 1 : end;
+            continue;
+        }
+
+        /* four tab-separated fields up to the end of the line */
+        for (nf = 0; nf < 4 && p < end; nf++) {
+            f[nf].data = p;
+
+            while (p < end && *p != '\t' && *p != '\n') {
+                p++;
+            }
+
+            f[nf].len = (size_t) (p - f[nf].data);
+
+            if (p < end && *p == '\t') {
+                p++;
+
+            } else {
+                nf++;
+                break;
+            }
+        }
+
+        while (p < end && *p != '\n') {
+            p++;
+        }
+
+        p += p < end;
+
+        if (nf != 4 || f[3].len >= sizeof(want)) {
+            fprintf(stderr, "kefu_eval: %s: malformed row\n", file);
+            return -1;
+        }
+
+        if (f[0].len == 1 && f[0].data[0] == '-') {
+            kefu_session_init(&sess);
+            sess_name = NULL;
+
+        } else if (sess_name == NULL || sess_len != f[0].len
+                   || memcmp(sess_name, f[0].data, sess_len) != 0)
+        {
+            kefu_session_init(&sess);
+            sess_name = f[0].data;
+            sess_len = f[0].len;
+        }
+
+        memset(&in, 0, sizeof(in));
+        in.question = f[1].data;
+        in.qlen = f[1].len;
+        in.high = high;
+        in.low = low;
+        in.max_turns = 8;
+
+        if (verbose > 1) {
+            /* the ranking behind the turn, before the session moves on */
+            long        prev;
+            int         nh, h;
+            kefu_hit_t  hits[3];
+
+            prev = sess.topic.len ? kefu_kb_find(kb, sess.topic.data,
+                                                 sess.topic.len)
+                                  : -1;
+            nh = kefu_kb_search(kb, s, in.question, in.qlen, prev, hits, 3);
+
+            for (h = 0; h < nh; h++) {
+                printf("   #%d %-30s score %.3f cov %.3f conf %.3f%s\n",
+                       h + 1, (char *) kb->faqs[hits[h].faq].id.data,
+                       hits[h].score, hits[h].coverage, hits[h].confidence,
+                       hits[h].exact ? " exact" : "");
+            }
+        }
+
+        if (kefu_dialog_ask(kb, s, &sess, &in, &out) != KEFU_OK) {
+            fprintf(stderr, "kefu_eval: %.*s: %s\n", (int) f[1].len,
+                    f[1].data, out.error);
+            return -1;
+        }
+
+        /* the FAQ offered first: the answer or the first choice */
+        got = NULL;
+
+        if (out.type == KEFU_REPLY_ANSWER && out.faq >= 0) {
+            got = &kb->faqs[out.faq].id;
+
+        } else if (out.type == KEFU_REPLY_CLARIFY && out.nchoices > 0) {
+            got = &kb->faqs[out.choices[0]].id;
+        }
+
+        memcpy(want, f[3].data, f[3].len);
+        want[f[3].len] = '\0';
+        ok_dec = strcmp(want, types[out.type]) == 0;
+
+        if (f[2].len == 1 && f[2].data[0] == '-') {
+            ok_id = out.type == KEFU_REPLY_FALLBACK
+                    || out.type == KEFU_REPLY_CLARIFY;
+
+        } else {
+            nid++;
+            ok_id = got != NULL && got->len == f[2].len
+                    && memcmp(got->data, f[2].data, f[2].len) == 0;
+            good_id += ok_id;
+        }
+
+        n++;
+        good_dec += ok_dec;
+        good_both += ok_id && ok_dec;
+
+        if (verbose || !(ok_id && ok_dec)) {
+            printf("%s %-4.*s %-24.*s want %-30.*s %-8s got %-30.*s %-8s"
+                   " %.3f", ok_id && ok_dec ? "  " : "XX",
+                   (int) f[0].len, f[0].data, (int) f[1].len, f[1].data,
+                   (int) f[2].len, f[2].data, want,
+                   got ? (int) got->len : 1,
+                   got ? (char *) got->data : "-", types[out.type],
+                   out.confidence);
+
+            for (i = 1; i < out.nchoices; i++) {
+                printf(" / %s", (char *) kb->faqs[out.choices[i]].id.data);
+            }
+
+            printf("\n");
+        }
+    }
+
+    printf("probe: %zu turns; FAQ right %zu/%zu, decision right %zu/%zu,"
+           " both right %zu/%zu\n", n, good_id, nid, good_dec, n, good_both,
+           n);
+
+    free(buf);
+    kefu_arena_free(&arena);
+
+    return 0;
+}
+
+
 static int
 eval_set_param(kefu_index_params_t *p, const char *kv)
 {
@@ -1208,6 +1408,9 @@ eval_set_param(kefu_index_params_t *p, const char *kv)
     EVAL_P(min_cand, uint32_t)
     EVAL_P(walk_budget, uint32_t)
     EVAL_P(rerank, uint32_t)
+    EVAL_P(ctx_own, float)
+    EVAL_P(calib_max, uint32_t)
+    EVAL_P(calib_neg, float)
 
 #undef EVAL_P
 
@@ -1221,7 +1424,9 @@ main(int argc, char **argv)
     int            i;
     size_t         limit;
     char           path[4096];
-    const char    *data, *pairs;
+    int            verbose;
+    double         high, low;
+    const char    *data, *pairs, *kbfile, *probe;
     unsigned char *keep[3], *keeps[3][3];
     eval_set_t     set, all[3];
     eval_ctx_t     ec;
@@ -1239,6 +1444,11 @@ main(int argc, char **argv)
     kefu_index_default_params(&ec.params);
     data = NULL;
     pairs = NULL;
+    kbfile = NULL;
+    probe = NULL;
+    verbose = 0;
+    high = 0.6;
+    low = 0.35;
     limit = 0;
 
     for (i = 1; i < argc; i++) {
@@ -1260,11 +1470,37 @@ main(int argc, char **argv)
         } else if (strcmp(argv[i], "--fit") == 0) {
             ec.fit = 1;
 
+        } else if (strcmp(argv[i], "--kb") == 0 && i + 1 < argc) {
+            kbfile = argv[++i];
+
+        } else if (strcmp(argv[i], "--probe") == 0 && i + 1 < argc) {
+            probe = argv[++i];
+
+        } else if (strcmp(argv[i], "--high") == 0 && i + 1 < argc) {
+            high = strtod(argv[++i], NULL);
+
+        } else if (strcmp(argv[i], "--low") == 0 && i + 1 < argc) {
+            low = strtod(argv[++i], NULL);
+
+        } else if (strcmp(argv[i], "-v") == 0) {
+            verbose++;
+
         } else {
             fprintf(stderr, "usage: kefu_eval --data DIR [--pairs FILE]"
-                    " [--limit N] [--set name=value]... [--fit]\n");
+                    " [--limit N] [--set name=value]... [--fit]\n"
+                    "       kefu_eval --kb KB --probe FILE [--high X]"
+                    " [--low Y] [-v]\n");
             return 2;
         }
+    }
+
+    if (kbfile != NULL || probe != NULL) {
+        if (kbfile == NULL || probe == NULL) {
+            fprintf(stderr, "kefu_eval: --kb and --probe go together\n");
+            return 2;
+        }
+
+        return eval_probe(kbfile, probe, high, low, verbose) == 0 ? 0 : 1;
     }
 
     if (data == NULL && pairs == NULL) {

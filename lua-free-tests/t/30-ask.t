@@ -53,8 +53,24 @@ ok(!($r->{json}{type} eq 'answer'
 $r = ask({ question => '提现多久到账', session_id => 'w1' });
 is($r->{json}{faq_id}, 'withdraw-arrival-time', 'withdraw arrival');
 $r = ask({ question => '手续费呢', session_id => 'w1' });
-is($r->{json}{faq_id} // $r->{json}{choices}[0]{faq_id}, 'withdraw-fee',
-   '"手续费呢" after a withdrawal: the fee first');
+is($r->{json}{type}, 'answer', '"手续费呢" after a withdrawal is answered')
+    or diag explain $r->{json};
+is($r->{json}{faq_id}, 'withdraw-fee', '... by the withdrawal fee');
+
+# context only helps a query that says something itself: out-of-domain
+# input after an answered topic still falls back
+$r = ask({ question => '手机丢了小蚁钱包怎么办', session_id => 'ood' });
+is($r->{json}{faq_id}, 'loss-phone-lost', 'lost phone answered');
+for my $q ('哈哈', 'asdf', '你好啊') {
+    $r = ask({ question => $q, session_id => 'ood' });
+    is($r->{json}{type}, 'fallback', "\"$q\" after a topic falls back")
+        or diag explain $r->{json};
+}
+
+# the canonical wording of an FAQ answers despite close siblings
+$r = ask({ question => '怎么还款' });
+is($r->{json}{type}, 'answer', 'exact canonical question answered');
+is($r->{json}{faq_id}, 'repay-how', '... by its FAQ');
 
 # a tapped suggestion by id
 $r = ask({ faq_id => 'repay-how', session_id => 'tap' });

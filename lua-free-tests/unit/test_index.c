@@ -37,6 +37,7 @@ main(void)
     int                     n, i, ndocs;
     size_t                  j, nt, ch[3], nch;
     float                   last;
+    double                  w[4];
     kefu_str_t              terms[16];
     kefu_hit_t              h[8], h2[8];
     kefu_arena_t            tmp, arena;
@@ -82,9 +83,14 @@ main(void)
     n = top(idx, s, "信用卡怎么还款", h, 5);
     ok(n >= 1 && h[0].faq == 2, "exact question ranks first");
     ok(n >= 1 && h[0].score > 0.99f, "exact question scores 1");
+    ok(n >= 1 && h[0].exact == 1, "exact match flagged");
+    ok(n >= 2 && h[1].exact == 0, "runner-up is not exact");
+    n = top(idx, s, "信用卡怎麼還款!", h, 5);
+    ok(n >= 1 && h[0].exact == 1, "exact after normalisation");
 
     n = top(idx, s, "怎么给信用卡还钱", h, 5);
     ok(n >= 1 && h[0].faq == 2, "paraphrase finds its FAQ");
+    ok(n >= 1 && h[0].exact == 0, "a paraphrase is not exact");
 
     n = top(idx, s, "登錄密碼怎麼改", h, 5);
     ok(n >= 1 && h[0].faq == 0 && h[0].doc == 1,
@@ -182,6 +188,20 @@ main(void)
     n = top(idx, s, "那怎么关闭呢", h2, 3);
     ok(n >= 1, "same query without context still answers");
 
+    /* the context never stands in for a query that says nothing itself */
+    n = kefu_index_search(idx, s, (const unsigned char *) "哈哈",
+                          strlen("哈哈"), &ctx, h, 3);
+    ok(n == 0 || h[0].confidence < 0.05f,
+       "laughter after a topic finds nothing (%d, %.3f)", n,
+       n > 0 ? h[0].confidence : 0);
+    n = kefu_index_search(idx, s, (const unsigned char *) "asdf", 4, &ctx,
+                          h, 3);
+    is_int(n, 0, "unknown word after a topic finds nothing");
+    n = kefu_index_search(idx, s, (const unsigned char *) "关闭呢",
+                          strlen("关闭呢"), &ctx, h, 3);
+    ok(n >= 1 && h[0].faq == 6 && h[0].coverage > 0.3f,
+       "a follow-up with its own content word uses the context");
+
     /* the same inputs rank the same */
     n = top(idx, s, "转账手续费", h, 5);
     i = top(idx, s, "转账手续费", h2, 5);
@@ -219,6 +239,24 @@ main(void)
     h[0].confidence = 0.2f;
     is_int(kefu_decide(h, 3, 0.6, 0.1, ch, &nch), KEFU_DECIDE_CLARIFY,
            "a tenant's lower threshold clarifies");
+
+    /* an exact match answers despite a close sibling, unless it ties */
+    h[0].confidence = 0.55f;
+    h[1].confidence = 0.5f;
+    h[0].exact = 1;
+    is_int(kefu_decide(h, 3, 0.6, 0.35, ch, &nch), KEFU_DECIDE_ANSWER,
+           "exact wording answers");
+    h[1].exact = 1;
+    is_int(kefu_decide(h, 3, 0.6, 0.35, ch, &nch), KEFU_DECIDE_CLARIFY,
+           "two FAQs with the same wording: clarify");
+    h[0].exact = 0;
+    h[1].exact = 0;
+    is_int(kefu_decide(h, 3, 0.6, 0.35, ch, &nch), KEFU_DECIDE_CLARIFY,
+           "without the exact match: clarify");
+
+    /* too few paraphrases to calibrate on: the shipped model */
+    ok(kefu_index_calibration(idx, w) == 0 && w[0] < -5 && w[1] > 0,
+       "small index keeps the shipped confidence model");
 
     kefu_arena_free(&arena);
 

@@ -8,6 +8,7 @@
 #include "tap.h"
 #include "kefu_core.h"
 #include "kefu_kb.h"
+#include "kefu_dialog.h"
 
 
 #define KB_DIR  "lua-free-tests/unit/kb/"
@@ -44,6 +45,126 @@ static unsigned
 intents(const kefu_kb_t *kb, const char *q)
 {
     return kefu_kb_intents(kb, (const unsigned char *) q, strlen(q));
+}
+
+
+/*
+ * The demo-KB probe (KB_DIR "demo_probe.tsv": paraphrases that are not in
+ * the KB, typos, colloquial forms, follow-ups, out-of-domain input) run
+ * through whole dialogue turns with the default thresholds.  Every turn
+ * that must fall back has to; the rest must reach the recorded accuracy.
+ */
+static void
+probe(kefu_arena_t *arena)
+{
+    int                     nf;
+    char                    err[512], line[1024], *f[4], *p, *sess;
+    char                    prev[64];
+    FILE                   *fp;
+    size_t                  n, nid, good_id, good_dec, nood, good_ood;
+    kefu_kb_t              *kb;
+    kefu_ask_in_t           in;
+    kefu_ask_out_t          out;
+    kefu_session_t          st;
+    kefu_search_scratch_t  *s;
+    double                  w[4];
+    const kefu_str_t       *got;
+    static const char      *types[] = { "answer", "clarify", "fallback",
+                                        "handoff" };
+
+    kb = kefu_kb_load(&arena->allocator, "demo/kb.json", err, sizeof(err));
+    ok(kb != NULL, "demo KB loads (%s)", kb ? "" : err);
+    fp = fopen(KB_DIR "demo_probe.tsv", "r");
+    ok(fp != NULL, "probe file");
+
+    if (kb == NULL || fp == NULL) {
+        return;
+    }
+
+    ok(kefu_index_calibration(kb->index, w) >= 500 && w[1] == w[1],
+       "demo KB calibrates its confidence on its paraphrases");
+
+    s = kefu_kb_scratch_create(&arena->allocator, kb);
+    n = nid = good_id = good_dec = nood = good_ood = 0;
+    prev[0] = '\0';
+    kefu_session_init(&st);
+
+    while (fgets(line, sizeof(line), fp) != NULL) {
+        if (line[0] == '#' || line[0] == '\n') {
+            continue;
+        }
+
+        line[strcspn(line, "\n")] = '\0';
+
+        for (nf = 0, p = line; nf < 4 && p != NULL; nf++) {
+            f[nf] = p;
+            p = strchr(p, '\t');
+
+            if (p != NULL) {
+                *p++ = '\0';
+            }
+        }
+
+        if (nf != 4) {
+            continue;
+        }
+
+        sess = f[0];
+
+        if (strcmp(sess, "-") == 0 || strcmp(sess, prev) != 0) {
+            /* sessions keep pointers into the line: they die with it */
+            kefu_session_init(&st);
+        }
+
+        snprintf(prev, sizeof(prev), "%s", strcmp(sess, "-") ? sess : "");
+
+        memset(&in, 0, sizeof(in));
+        in.question = (const unsigned char *) f[1];
+        in.qlen = strlen(f[1]);
+        in.high = 0.6;
+        in.low = 0.35;
+        in.max_turns = 8;
+
+        if (kefu_dialog_ask(kb, s, &st, &in, &out) != KEFU_OK) {
+            ok(0, "probe turn \"%s\" runs", f[1]);
+            continue;
+        }
+
+        /* the session's strings point into this line: keep only the id */
+        st.nturns = 0;
+
+        got = out.type == KEFU_REPLY_ANSWER && out.faq >= 0
+              ? &kb->faqs[out.faq].id
+              : out.type == KEFU_REPLY_CLARIFY && out.nchoices > 0
+              ? &kb->faqs[out.choices[0]].id : NULL;
+
+        n++;
+        good_dec += strcmp(types[out.type], f[3]) == 0;
+
+        if (strcmp(f[3], "fallback") == 0) {
+            nood++;
+            good_ood += out.type == KEFU_REPLY_FALLBACK;
+
+            if (out.type != KEFU_REPLY_FALLBACK) {
+                printf("# probe: \"%s\" (session %s) got %s\n", f[1],
+                       sess, types[out.type]);
+            }
+
+        } else if (strcmp(f[2], "-") != 0) {
+            nid++;
+            good_id += got != NULL
+                       && strcmp((const char *) got->data, f[2]) == 0;
+        }
+    }
+
+    fclose(fp);
+
+    ok(n >= 50, "probe has %zu turns", n);
+    is_int(good_ood, nood, "out-of-domain probe turns all fall back");
+    ok(good_id * 100 >= nid * 88, "probe: right FAQ offered first in"
+       " %zu of %zu", good_id, nid);
+    ok(good_dec * 100 >= n * 80, "probe: right decision in %zu of %zu",
+       good_dec, n);
 }
 
 
@@ -172,7 +293,8 @@ main(void)
            "a full question leaves the topic");
 
     /* intents */
-    is_int(intents(kb, "我要转人工"), KEFU_INTENT_HUMAN, "human (KB list)");
+    is_int(intents(kb, "我要转人工"), KEFU_INTENT_HUMAN,
+           "human (KB list)");
     is_int(intents(kb, "我的卡被盗刷了"), KEFU_INTENT_EMERGENCY,
            "emergency (built-in list)");
     ok(intents(kb, "手機丟了怎麼辦") & KEFU_INTENT_ANXIOUS,
@@ -180,7 +302,8 @@ main(void)
     is_int(intents(kb, "怎么还没到账!!!"), KEFU_INTENT_ANGRY, "angry");
     is_int(intents(kb, "退款怎么还没到，气死了"), KEFU_INTENT_ANGRY,
            "angry words");
-    is_int(intents(kb, "急死了，马上要用钱"), KEFU_INTENT_ANXIOUS, "anxious");
+    is_int(intents(kb, "急死了，马上要用钱"), KEFU_INTENT_ANXIOUS,
+           "anxious");
     is_int(intents(kb, "怎么还款"), 0, "calm");
     is_int(kefu_kb_emotion(KEFU_INTENT_ANGRY | KEFU_INTENT_ANXIOUS),
            KEFU_EMOTION_ANGRY, "angry wins");
@@ -226,6 +349,8 @@ main(void)
     kb = kefu_kb_load_buf(&arena.allocator, (const unsigned char *) min,
                           strlen(min), "min.json", err, sizeof(err));
     ok(kb != NULL, "the minimal KB of the spec loads (%s)", kb ? "" : err);
+
+    probe(&arena);
 
     kefu_arena_free(&arena);
 
