@@ -96,9 +96,12 @@ eval: $(BUILD)/tools/kefu_eval
 integration: module-asan tools
 	@$(TOP)/tools/integration.sh
 
-# Command 2: everything from scratch, every test.
+# Command 2: everything from scratch, every test.  Integration responses
+# are recorded for the OpenAPI check.
 test: deps
-	@$(MAKE) --no-print-directory unit fuzz-smoke integration
+	@rm -rf $(OPENAPI_RECORD)
+	@KEFU_RECORD=$(OPENAPI_RECORD) $(MAKE) --no-print-directory unit \
+	    fuzz-smoke openapi-lint integration openapi-check
 
 # Command 1: the demo service.
 run: deps
@@ -123,3 +126,32 @@ token: $(BUILD)/tools/kefu_token
 
 clean:
 	rm -rf $(BUILD)
+
+
+# --- hardening: valgrind run, OpenAPI lint and check (issue 7) -----------
+
+VALGRIND_TESTS ?= lua-free-tests/t/10-auth.t lua-free-tests/t/30-ask.t
+.PHONY: integration-valgrind npm-tools openapi-lint openapi-check
+
+# nginx single-process under valgrind with the module built without ASan
+integration-valgrind: module tools
+	@cd $(TOP) && KEFU_VALGRIND=1 KEFU_MODULE=$(MODULE) \
+	    prove -I lua-free-tests/lib $(VALGRIND_TESTS)
+
+# npm tools, pinned, in a project-local prefix (installed when missing)
+NPM_DIR  = $(BUILD)/npm
+NPM_PKGS = @redocly/cli@1.25.15 ajv@8.20.0 yaml@2.9.1
+OPENAPI_RECORD ?= $(BUILD)/openapi-record
+
+npm-tools:
+	@$(TOP)/tools/npm-tools.sh $(NPM_DIR) $(NPM_PKGS)
+
+openapi-lint: npm-tools
+	@$(NPM_DIR)/node_modules/.bin/redocly lint --format=stylish \
+	    --config $(TOP)/docs/redocly.yaml $(TOP)/docs/openapi.yaml
+
+# validates the responses `make test` recorded (KEFU_RECORD) against the
+# response schemas of docs/openapi.yaml
+openapi-check: npm-tools
+	@NODE_PATH=$(NPM_DIR)/node_modules node $(TOP)/tools/openapi-check.mjs \
+	    $(TOP)/docs/openapi.yaml $(OPENAPI_RECORD)

@@ -63,7 +63,10 @@ printf "  ratio                %9.1f %%  (target >= 60 %%)\n",
     100 * $rd / $ok;
 printf "  non-2xx: /ok %d, /v1/whoami %d\n", $ok_bad, $rd_bad
     if $ok_bad || $rd_bad;
-my @bad = FakeRedis::bad_lines($t);
+my @bad = $t->bad_log_lines;
 print "  error.log: $_\n" for @bad;
+# stop both now: at exit the temp dir (with the pid files) may go first
+$t->stop_nginx;
+$t->stop_redis;
 exit(($rd_bad || @bad) ? 1 : 0);
 '

@@ -39,6 +39,54 @@ static const kefu_field_t  ngx_http_kefu_ask_fields[] = {
 };
 
 
+/*
+ * A turn's writes are two scripts, one per Redis Cluster slot, each one
+ * command for the adapter and one atomic step for Redis.
+ *
+ * The tenant's slot: KEYS[1] the day's hash of counters, KEYS[2] its
+ * sorted set of answered FAQs (":q") or of unanswered questions (":u"),
+ * KEYS[3] the hot counter of 猜你关心 (ngx_http_kefu_suggest.c); ARGV[1]
+ * the reply's field, ARGV[2] the counters' TTL, ARGV[3] the member for
+ * KEYS[2] or "", ARGV[4] the hot increment ("" unless answered), ARGV[5]
+ * the hot TTL.  A counter's TTL is set once, when the key has none.
+ */
+static ngx_str_t  ngx_http_kefu_count_lua = ngx_string(
+    "redis.call('HINCRBY', KEYS[1], 'asked', 1)\n"
+    "redis.call('HINCRBY', KEYS[1], ARGV[1], 1)\n"
+    "if redis.call('TTL', KEYS[1]) < 0 then\n"
+    "  redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
+    "end\n"
+    "if ARGV[3] ~= '' then\n"
+    "  redis.call('ZINCRBY', KEYS[2], 1, ARGV[3])\n"
+    "  if redis.call('TTL', KEYS[2]) < 0 then\n"
+    "    redis.call('EXPIRE', KEYS[2], ARGV[2])\n"
+    "  end\n"
+    "end\n"
+    "if ARGV[4] ~= '' then\n"
+    "  redis.call('ZINCRBY', KEYS[3], ARGV[4], ARGV[3])\n"
+    "  redis.call('EXPIRE', KEYS[3], ARGV[5])\n"
+    "end\n"
+    "return 1\n");
+
+/*
+ * The user's slot: KEYS[1] the session, KEYS[2] the recently asked FAQs of
+ * 猜你关心 (32 kept); ARGV[1] the session, ARGV[2] its TTL, ARGV[3] the
+ * answered FAQ or "", ARGV[4] now, ARGV[5] the asked set's TTL.
+ */
+static ngx_str_t  ngx_http_kefu_turn_lua = ngx_string(
+    "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])\n"
+    "if ARGV[3] ~= '' then\n"
+    "  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])\n"
+    "  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -33)\n"
+    "  redis.call('EXPIRE', KEYS[2], ARGV[5])\n"
+    "end\n"
+    "return 1\n");
+
+
+static ngx_int_t ngx_http_kefu_ask_count(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx, ngx_http_kefu_ask_t *ask);
+static void ngx_http_kefu_ask_counted(ngx_http_request_t *r, void *data,
+    ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
 static void ngx_http_kefu_ask_loaded(ngx_http_request_t *r, void *data,
     ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
 static ngx_int_t ngx_http_kefu_ask_turn(ngx_http_request_t *r,
@@ -48,6 +96,24 @@ static void ngx_http_kefu_ask_saved(ngx_http_request_t *r, void *data,
 static ngx_int_t ngx_http_kefu_ask_reply(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx, ngx_http_kefu_ask_t *ask);
 static ngx_int_t ngx_http_kefu_has_text(u_char *p, size_t len);
+
+
+char *
+ngx_http_kefu_ask_init_conf(ngx_conf_t *cf, ngx_http_kefu_main_conf_t *kmcf)
+{
+    kmcf->ask_scripts[0] = ngx_http_kefu_redis_add_script(cf, &kmcf->redis,
+                                                 &ngx_http_kefu_count_lua);
+    kmcf->ask_scripts[1] = ngx_http_kefu_redis_add_script(cf, &kmcf->redis,
+                                                 &ngx_http_kefu_turn_lua);
+
+    if (kmcf->ask_scripts[0] == NGX_ERROR
+        || kmcf->ask_scripts[1] == NGX_ERROR)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
 
 
 ngx_int_t
@@ -207,20 +273,12 @@ static ngx_int_t
 ngx_http_kefu_ask_turn(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     ngx_http_kefu_ask_t *ask)
 {
-    u_char                     *p, *norm;
-    long                        nlen;
+    u_char                     *p;
     ngx_int_t                   rc;
-    ngx_str_t                  *a;
-    ngx_uint_t                  ncmd;
+    ngx_str_t                   a[7];
     kefu_buf_t                  sb;
-    ngx_http_kefu_redis_cmd_t        *cmds;
     ngx_http_kefu_tenant_t     *t;
     ngx_http_kefu_main_conf_t  *kmcf;
-    const char                 *field;
-    u_char                      day[16];
-    static const char          *fields[] = {
-        "answered", "clarified", "fallback", "handoff"
-    };
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
     t = ctx->tenant;
@@ -237,119 +295,54 @@ ngx_http_kefu_ask_turn(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
         return ngx_http_kefu_ask_reply(r, ctx, ask);
     }
 
-    /* session, then per-day counters: one pipelined batch */
-    cmds = ngx_palloc(r->pool, 8 * sizeof(ngx_http_kefu_redis_cmd_t));
-    a = ngx_palloc(r->pool, 40 * sizeof(ngx_str_t));
-    if (cmds == NULL || a == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    /* the counters go first: FIFO on the connection means they are
+     * done when the session write is confirmed and the reply leaves */
+    rc = ngx_http_kefu_ask_count(r, ctx, ask);
+    if (rc != NGX_OK) {
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ask->unavailable = 1;
+
+        return ngx_http_kefu_ask_reply(r, ctx, ask);
     }
 
     kefu_buf_init(&sb, &ctx->alloc, 512);
     kefu_session_encode(&ask->sess, &sb);
-    if (sb.failed) {
+
+    p = ngx_pnalloc(r->pool, 3 * NGX_TIME_T_LEN);
+    if (sb.failed || p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ncmd = 0;
+    a[0] = ask->session_key;
 
-    ngx_str_set(&a[0], "SET");
-    a[1] = ask->session_key;
+    if (ngx_http_kefu_user_key(r, ctx, "asked", &a[1]) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     a[2].data = sb.data;
     a[2].len = sb.len;
-    ngx_str_set(&a[3], "EX");
-    a[4].data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
-    if (a[4].data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-    a[4].len = ngx_sprintf(a[4].data, "%T", t->session_ttl) - a[4].data;
-    cmds[ncmd].argc = 5;
-    cmds[ncmd++].argv = &a[0];
-
-    ngx_http_kefu_day(ask->in.now, day);
-
-    if (ngx_http_kefu_tenant_key(r, ctx, (char *) day, &a[5]) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    /* kefu:{t}:d:YYYYMMDD is the day's hash of counters */
-    field = fields[ask->out.type];
-
-    ngx_str_set(&a[6], "HINCRBY");
-    a[7] = a[5];
-    ngx_str_set(&a[8], "asked");
-    ngx_str_set(&a[9], "1");
-    cmds[ncmd].argc = 4;
-    cmds[ncmd++].argv = &a[6];
-
-    ngx_str_set(&a[10], "HINCRBY");
-    a[11] = a[5];
-    a[12].data = (u_char *) field;
-    a[12].len = ngx_strlen(field);
-    ngx_str_set(&a[13], "1");
-    cmds[ncmd].argc = 4;
-    cmds[ncmd++].argv = &a[10];
-
-    ngx_str_set(&a[14], "EXPIRE");
-    a[15] = a[5];
-    ngx_str_set(&a[16], NGX_HTTP_KEFU_STATS_TTL);
-    cmds[ncmd].argc = 3;
-    cmds[ncmd++].argv = &a[14];
+    a[3].data = p;
+    a[3].len = ngx_sprintf(p, "%T", t->session_ttl) - p;
+    p += a[3].len;
+    ngx_str_null(&a[4]);
 
     if (ask->out.type == KEFU_REPLY_ANSWER && ask->out.faq >= 0) {
-        /* per-FAQ hits of the day: the trainer's "top questions" */
-        p = ngx_pnalloc(r->pool, a[5].len + 2);
-        if (p == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_str_set(&a[17], "ZINCRBY");
-        a[18].data = p;
-        a[18].len = ngx_sprintf(p, "%V:q", &a[5]) - p;
-        ngx_str_set(&a[19], "1");
-        a[20].data = t->kb->faqs[ask->out.faq].id.data;
-        a[20].len = t->kb->faqs[ask->out.faq].id.len;
-        cmds[ncmd].argc = 4;
-        cmds[ncmd++].argv = &a[17];
-
-        ngx_str_set(&a[21], "EXPIRE");
-        a[22] = a[18];
-        ngx_str_set(&a[23], NGX_HTTP_KEFU_STATS_TTL);
-        cmds[ncmd].argc = 3;
-        cmds[ncmd++].argv = &a[21];
-
-    } else if (ask->out.type == KEFU_REPLY_FALLBACK
-               && ask->in.question != NULL)
-    {
-        /* what the robot could not answer, normalised so that variants
-         * of one question add up */
-        norm = ngx_pnalloc(r->pool, ask->in.qlen + 1);
-        p = ngx_pnalloc(r->pool, a[5].len + 2);
-        if (norm == NULL || p == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        nlen = kefu_text_normalize(ask->in.question, ask->in.qlen, norm);
-
-        if (nlen > 0) {
-            ngx_str_set(&a[17], "ZINCRBY");
-            a[18].data = p;
-            a[18].len = ngx_sprintf(p, "%V:u", &a[5]) - p;
-            ngx_str_set(&a[19], "1");
-            a[20].data = norm;
-            a[20].len = ngx_min((size_t) nlen, 200);
-            cmds[ncmd].argc = 4;
-            cmds[ncmd++].argv = &a[17];
-
-            ngx_str_set(&a[21], "EXPIRE");
-            a[22] = a[18];
-            ngx_str_set(&a[23], NGX_HTTP_KEFU_STATS_TTL);
-            cmds[ncmd].argc = 3;
-            cmds[ncmd++].argv = &a[21];
-        }
+        a[4].data = t->kb->faqs[ask->out.faq].id.data;
+        a[4].len = t->kb->faqs[ask->out.faq].id.len;
     }
 
-    rc = ngx_http_kefu_redis_send(r, cmds, ncmd, ngx_http_kefu_ask_saved,
-                                  ask);
+    a[5].data = p;
+    a[5].len = ngx_sprintf(p, "%T", ask->in.now) - p;
+    p += a[5].len;
+    a[6].data = p;
+    a[6].len = ngx_sprintf(p, "%T", t->suggest_asked_window) - p;
+
+    rc = ngx_http_kefu_redis_eval(r, kmcf->ask_scripts[1], 2, 7, a,
+                                  ngx_http_kefu_ask_saved, ask);
+
     if (rc == NGX_OK) {
         return NGX_DONE;
     }
@@ -361,6 +354,100 @@ ngx_http_kefu_ask_turn(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     ask->unavailable = 1;
 
     return ngx_http_kefu_ask_reply(r, ctx, ask);
+}
+
+
+static ngx_int_t
+ngx_http_kefu_ask_count(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
+    ngx_http_kefu_ask_t *ask)
+{
+    u_char                     *p;
+    long                        nlen;
+    ngx_str_t                   a[8];
+    kefu_faq_t                 *faq;
+    ngx_http_kefu_main_conf_t  *kmcf;
+    u_char                      day[16];
+
+    static const char          *fields[] = {
+        "answered", "clarified", "fallback", "handoff"
+    };
+
+    /* kefu:{t}:d:YYYYMMDD is the day's hash of counters */
+    ngx_http_kefu_day(ask->in.now, day);
+
+    if (ngx_http_kefu_tenant_key(r, ctx, (char *) day, &a[0]) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, a[0].len + 2);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    a[1].data = p;
+    a[1].len = ngx_sprintf(p, "%V:%c", &a[0],
+                           ask->out.type == KEFU_REPLY_ANSWER ? 'q' : 'u')
+               - p;
+
+    /* KEYS[3] even when unused: a script declares every key it may touch */
+    if (ngx_http_kefu_suggest_hot_args(r, ctx, ask->in.now, &a[2], &a[6],
+                                       &a[7])
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    a[3].data = (u_char *) fields[ask->out.type];
+    a[3].len = ngx_strlen(fields[ask->out.type]);
+    ngx_str_set(&a[4], NGX_HTTP_KEFU_STATS_TTL);
+    ngx_str_null(&a[5]);
+
+    if (ask->out.type == KEFU_REPLY_ANSWER && ask->out.faq >= 0) {
+        /* per-FAQ hits of the day (the trainer's "top questions") and
+         * the hot questions of 猜你关心 */
+        faq = &ctx->tenant->kb->faqs[ask->out.faq];
+        a[5].data = faq->id.data;
+        a[5].len = faq->id.len;
+
+    } else if (ask->out.type == KEFU_REPLY_FALLBACK
+               && ask->in.question != NULL)
+    {
+        /* what the robot could not answer, normalised so that variants
+         * of one question add up */
+        p = ngx_pnalloc(r->pool, ask->in.qlen + 1);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        nlen = kefu_text_normalize(ask->in.question, ask->in.qlen, p);
+
+        if (nlen > 0) {
+            a[5].data = p;
+            a[5].len = ngx_min((size_t) nlen, 200);
+        }
+    }
+
+    if (ask->out.type != KEFU_REPLY_ANSWER || ask->out.faq < 0) {
+        ngx_str_null(&a[6]);
+    }
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
+
+    return ngx_http_kefu_redis_eval(r, kmcf->ask_scripts[0], 3, 8, a,
+                                    ngx_http_kefu_ask_counted, ask);
+}
+
+
+/* Counters are best effort: the turn does not wait for them. */
+
+static void
+ngx_http_kefu_ask_counted(ngx_http_request_t *r, void *data, ngx_int_t rc,
+    ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
+{
+    if (rc != NGX_OK || n != 1 || replies[0]->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "kefu: /v1/ask counters not written");
+    }
 }
 
 
@@ -410,6 +497,13 @@ ngx_http_kefu_ask_reply(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
 
     kb = ctx->tenant->kb;
     out = &ask->out;
+
+    /* metrics and $kefu_reply, $kefu_faq_id, $kefu_confidence */
+    ngx_http_kefu_metrics_ask(r, ctx, out->type,
+                              out->faq >= 0 ? kb->faqs[out->faq].id.data
+                                            : NULL,
+                              out->faq >= 0 ? kb->faqs[out->faq].id.len : 0,
+                              out->confidence);
 
     kefu_buf_init(&b, &ctx->alloc, 1024);
 

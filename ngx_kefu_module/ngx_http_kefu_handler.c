@@ -18,6 +18,20 @@ static ngx_http_kefu_route_t  ngx_http_kefu_routes[] = {
     { ngx_string("ask"), NGX_HTTP_POST, ngx_http_kefu_ask, 1, 0, 0 },
     { ngx_string("admin/search"), NGX_HTTP_POST, ngx_http_kefu_admin_search,
       1, 1, 0 },
+    { ngx_string("suggestions"), NGX_HTTP_GET, ngx_http_kefu_suggestions,
+      1, 0, 0 },
+    { ngx_string("events"), NGX_HTTP_POST, ngx_http_kefu_events, 1, 0, 0 },
+    { ngx_string("loss-reports"), NGX_HTTP_POST,
+      ngx_http_kefu_loss_report_create, 1, 0, 0 },
+    { ngx_string("loss-reports/"), NGX_HTTP_GET,
+      ngx_http_kefu_loss_report_get, 1, 0, 1 },
+    { ngx_string("admin/loss-reports/"), NGX_HTTP_GET|NGX_HTTP_POST,
+      ngx_http_kefu_admin_loss_report, 1, 1, 1 },
+    { ngx_string("handoff"), NGX_HTTP_POST, ngx_http_kefu_handoff, 1, 0, 0 },
+    { ngx_string("feedback"), NGX_HTTP_POST, ngx_http_kefu_feedback,
+      1, 0, 0 },
+    { ngx_string("admin/stats"), NGX_HTTP_GET, ngx_http_kefu_admin_stats,
+      1, 1, 0 },
     { ngx_null_string, 0, NULL, 0, 0, 0 }
 };
 

@@ -47,13 +47,27 @@ static ngx_command_t  ngx_http_kefu_commands[] = {
       offsetof(ngx_http_kefu_loc_conf_t, max_body),
       NULL },
 
+    { ngx_string("kefu_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_kefu_metrics_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("kefu_metrics_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_kefu_metrics_zone_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
 
 static ngx_http_module_t  ngx_http_kefu_module_ctx = {
-    NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_kefu_metrics_preconfiguration, /* preconfiguration */
+    ngx_http_kefu_metrics_postconfiguration, /* postconfiguration */
 
     ngx_http_kefu_create_main_conf,        /* create main configuration */
     ngx_http_kefu_init_main_conf,          /* init main configuration */
@@ -107,6 +121,21 @@ static char *
 ngx_http_kefu_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_kefu_main_conf_t  *kmcf = conf;
+
+    /* the service flows' Lua scripts (ngx_http_kefu_service.c) */
+    if (ngx_http_kefu_service_init_conf(cf, kmcf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* the day's counters of /v1/ask (ngx_http_kefu_ask.c) */
+    if (ngx_http_kefu_ask_init_conf(cf, kmcf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* the trail writer of /v1/events (ngx_http_kefu_events.c) */
+    if (ngx_http_kefu_events_init_conf(cf, kmcf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     return ngx_http_kefu_tenants_init(cf, kmcf);
 }
@@ -176,13 +205,18 @@ ngx_http_kefu_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    return ngx_http_kefu_redis_init_process(cycle, &kmcf->redis);
+    if (ngx_http_kefu_redis_init_process(cycle, &kmcf->redis) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_kefu_metrics_init_process(cycle);
 }
 
 
 static void
 ngx_http_kefu_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_http_kefu_metrics_exit_process(cycle);
     ngx_http_kefu_redis_exit_process(cycle);
 }
 

@@ -31,14 +31,25 @@ typedef struct {
     time_t                  trail_ttl;
     time_t                  trail_half_life;
     ngx_uint_t              suggest_limit;
+    void                   *suggest;        /* kefu_suggest_index_t */
+    double                  suggest_scene_weight;
+    double                  suggest_hot_weight;
+    time_t                  suggest_hot_half_life;
+    time_t                  suggest_risk_window;
+    time_t                  suggest_asked_window;
+    ngx_uint_t              suggest_per_topic;
 } ngx_http_kefu_tenant_t;
 
 
 typedef struct {
     ngx_array_t                 tenants;    /* ngx_http_kefu_tenant_t */
     ngx_http_kefu_redis_conf_t  redis;
+    ngx_int_t                   scripts[4]; /* service flows' Lua scripts */
+    ngx_int_t                   events_scripts[2]; /* /v1/events */
+    ngx_int_t                   ask_scripts[2]; /* /v1/ask writes */
     ngx_uint_t                  sorted;     /* tenants sorted by name */
     void                       *scratch;    /* the worker's search state */
+    void                       *metrics;    /* ngx_http_kefu_metrics.c */
 } ngx_http_kefu_main_conf_t;
 
 
@@ -75,6 +86,11 @@ struct ngx_http_kefu_ctx_s {
     const char                 *err_code;   /* why the request is refused */
     const char                 *err_msg;
     char                        err_buf[128];
+
+    /* the reply of /v1/ask, for $kefu_faq_id etc. (metrics.c) */
+    ngx_uint_t                  reply;      /* KEFU_REPLY_* + 1; 0: none */
+    ngx_str_t                   faq_id;
+    double                      confidence;
 };
 
 
@@ -108,7 +124,47 @@ ngx_int_t ngx_http_kefu_health(ngx_http_request_t *r,
 ngx_int_t ngx_http_kefu_whoami(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx);
 ngx_int_t ngx_http_kefu_ask(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx);
+char *ngx_http_kefu_ask_init_conf(ngx_conf_t *cf,
+    ngx_http_kefu_main_conf_t *kmcf);
 ngx_int_t ngx_http_kefu_admin_search(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx);
+/* ngx_http_kefu_suggest.c, ngx_http_kefu_events.c ("猜你关心") */
+ngx_int_t ngx_http_kefu_suggestions(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+ngx_int_t ngx_http_kefu_events(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+char *ngx_http_kefu_events_init_conf(ngx_conf_t *cf,
+    ngx_http_kefu_main_conf_t *kmcf);
+ngx_int_t ngx_http_kefu_suggest_hot_args(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx, time_t now, ngx_str_t *key, ngx_str_t *incr,
+    ngx_str_t *ttl);
+/* service flows: loss reports, handoff, feedback, stats */
+char *ngx_http_kefu_service_init_conf(ngx_conf_t *cf,
+    ngx_http_kefu_main_conf_t *kmcf);
+ngx_int_t ngx_http_kefu_loss_report_create(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+ngx_int_t ngx_http_kefu_loss_report_get(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+ngx_int_t ngx_http_kefu_admin_loss_report(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+ngx_int_t ngx_http_kefu_handoff(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+ngx_int_t ngx_http_kefu_feedback(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+ngx_int_t ngx_http_kefu_admin_stats(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+
+/* ngx_http_kefu_metrics.c */
+char *ngx_http_kefu_metrics_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_kefu_metrics_zone_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_kefu_metrics_preconfiguration(ngx_conf_t *cf);
+ngx_int_t ngx_http_kefu_metrics_postconfiguration(ngx_conf_t *cf);
+ngx_int_t ngx_http_kefu_metrics_init_process(ngx_cycle_t *cycle);
+void ngx_http_kefu_metrics_exit_process(ngx_cycle_t *cycle);
+void ngx_http_kefu_metrics_ask(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx, ngx_uint_t type, u_char *faq_id,
+    size_t faq_id_len, double confidence);
 
 #endif /* NGX_HTTP_KEFU_MODULE_H */

@@ -311,6 +311,14 @@ ngx_http_kefu_redis_parse_address(ngx_conf_t *cf,
             return NGX_ERROR;
         }
 
+        /* hiredis would silently truncate a longer path */
+        if (len >= sizeof(((struct sockaddr_un *) 0)->sun_path)) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "kefu_redis: unix socket path \"%V\" "
+                               "is too long", addr);
+            return NGX_ERROR;
+        }
+
         rcf->unix_path.data = ngx_pnalloc(cf->pool, len + 1);
         if (rcf->unix_path.data == NULL) {
             return NGX_ERROR;
@@ -1075,6 +1083,22 @@ ngx_http_kefu_redis_handshake_cb(redisAsyncContext *ac, void *data,
         script = rcf->scripts->elts;
         i = step;
 
+        /* the server, not the script, is the problem */
+
+        if (reply->type == REDIS_REPLY_ERROR
+            && ngx_strncmp(reply->str, "NOAUTH", 6) == 0)
+        {
+            err = NGX_HTTP_KEFU_REDIS_EAUTH;
+            goto check;
+        }
+
+        if (reply->type == REDIS_REPLY_ERROR
+            && ngx_strncmp(reply->str, "LOADING", 7) == 0)
+        {
+            err = NGX_HTTP_KEFU_REDIS_EPING;
+            goto check;
+        }
+
         if (reply->type != REDIS_REPLY_STRING
             || reply->len != 40
             || ngx_strncasecmp((u_char *) reply->str, script[i].sha1, 40)
@@ -1104,6 +1128,19 @@ check:
         case NGX_HTTP_KEFU_REDIS_EAUTH:
             ngx_http_kefu_redis_failed(err, "authentication failed (check "
                                        "password_file): %s", reply->str);
+            break;
+
+        case NGX_HTTP_KEFU_REDIS_EPING:
+            if (ngx_strncmp(reply->str, "NOAUTH", 6) == 0) {
+                ngx_http_kefu_redis_failed(NGX_HTTP_KEFU_REDIS_EAUTH,
+                                           "authentication failed (Redis "
+                                           "wants a password_file): %s",
+                                           reply->str);
+                break;
+            }
+
+            ngx_http_kefu_redis_failed(err, "server not ready: %s",
+                                       reply->str);
             break;
 
         case NGX_HTTP_KEFU_REDIS_ESELECT:
@@ -1384,7 +1421,8 @@ ngx_http_kefu_redis_command(redisAsyncContext *ac, redisCallbackFn *fn,
     }
 
     for (i = 0; i < argc; i++) {
-        rd->argv[i] = (const char *) argv[i].data;
+        /* hiredis copies with memcpy(): never hand it NULL */
+        rd->argv[i] = argv[i].len ? (const char *) argv[i].data : "";
         rd->argvlen[i] = argv[i].len;
     }
 
@@ -1526,7 +1564,11 @@ ngx_http_kefu_redis_eval(ngx_http_request_t *r, ngx_uint_t script,
     for (i = 0; i < argc; i++) {
         av[i + 3].data = p;
         av[i + 3].len = argv[i].len;
-        p = ngx_cpymem(p, argv[i].data, argv[i].len);
+
+        /* an empty argument may come as { 0, NULL } */
+        if (argv[i].len) {
+            p = ngx_cpymem(p, argv[i].data, argv[i].len);
+        }
     }
 
     op = ngx_http_kefu_redis_op_create(r, 1, handler, data);

@@ -95,13 +95,17 @@ void ngx_http_kefu_redis_exit_process(ngx_cycle_t *cycle);
  * unless r is finalized or terminated first.  NGX_DECLINED: Redis is not
  * connected or the queue is full; answer 503 now.  NGX_ERROR: no memory.
  * The caller keeps r alive (r->main->count) until the handler ran.
+ * cmds are serialized at once: they need not outlive the call.  The
+ * handler runs from the Redis connection's event (or its timer), never
+ * inside send(); ngx_http_run_posted_requests() follows it.
  */
 ngx_int_t ngx_http_kefu_redis_send(ngx_http_request_t *r,
     ngx_http_kefu_redis_cmd_t *cmds, ngx_uint_t n,
     ngx_http_kefu_redis_handler_pt handler, void *data);
 
 /* Like send with one command: EVALSHA script keys... args..., falling back
- * to EVAL on NOSCRIPT.  argv excludes EVALSHA/sha/numkeys. */
+ * to EVAL on NOSCRIPT.  argv excludes EVALSHA/sha/numkeys; it is copied
+ * to r->pool for the fallback. */
 ngx_int_t ngx_http_kefu_redis_eval(ngx_http_request_t *r, ngx_uint_t script,
     ngx_uint_t nkeys, ngx_uint_t argc, ngx_str_t *argv,
     ngx_http_kefu_redis_handler_pt handler, void *data);

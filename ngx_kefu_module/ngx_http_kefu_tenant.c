@@ -8,6 +8,7 @@
 #include "ngx_http_kefu_module.h"
 #include "ngx_http_kefu_tenant.h"
 #include "kefu_kb.h"
+#include "kefu_suggest.h"
 
 
 #define NGX_HTTP_KEFU_SECRET_MIN   16
@@ -50,6 +51,18 @@ static ngx_http_kefu_tenant_directive_t  ngx_http_kefu_tenant_directives[] = {
       offsetof(ngx_http_kefu_tenant_t, trail_half_life) },
     { ngx_string("suggest_limit"), NGX_HTTP_KEFU_T_NUMBER,
       offsetof(ngx_http_kefu_tenant_t, suggest_limit) },
+    { ngx_string("suggest_scene_weight"), NGX_HTTP_KEFU_T_RATIO,
+      offsetof(ngx_http_kefu_tenant_t, suggest_scene_weight) },
+    { ngx_string("suggest_hot_weight"), NGX_HTTP_KEFU_T_RATIO,
+      offsetof(ngx_http_kefu_tenant_t, suggest_hot_weight) },
+    { ngx_string("suggest_hot_half_life"), NGX_HTTP_KEFU_T_TIME,
+      offsetof(ngx_http_kefu_tenant_t, suggest_hot_half_life) },
+    { ngx_string("suggest_risk_window"), NGX_HTTP_KEFU_T_TIME,
+      offsetof(ngx_http_kefu_tenant_t, suggest_risk_window) },
+    { ngx_string("suggest_asked_window"), NGX_HTTP_KEFU_T_TIME,
+      offsetof(ngx_http_kefu_tenant_t, suggest_asked_window) },
+    { ngx_string("suggest_per_topic"), NGX_HTTP_KEFU_T_NUMBER,
+      offsetof(ngx_http_kefu_tenant_t, suggest_per_topic) },
     { ngx_null_string, 0, 0 }
 };
 
@@ -116,6 +129,12 @@ ngx_http_kefu_tenant_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     t->trail_ttl = NGX_CONF_UNSET;
     t->trail_half_life = NGX_CONF_UNSET;
     t->suggest_limit = NGX_CONF_UNSET_UINT;
+    t->suggest_scene_weight = -1;
+    t->suggest_hot_weight = -1;
+    t->suggest_hot_half_life = NGX_CONF_UNSET;
+    t->suggest_risk_window = NGX_CONF_UNSET;
+    t->suggest_asked_window = NGX_CONF_UNSET;
+    t->suggest_per_topic = NGX_CONF_UNSET_UINT;
 
     save = *cf;
     cf->handler = ngx_http_kefu_tenant_directive;
@@ -254,6 +273,19 @@ ngx_http_kefu_tenant_finish(ngx_conf_t *cf, ngx_http_kefu_tenant_t *t)
     ngx_conf_init_value(t->trail_half_life, 3600);
     ngx_conf_init_uint_value(t->suggest_limit, 5);
 
+    if (t->suggest_scene_weight < 0) {
+        t->suggest_scene_weight = 1.0;
+    }
+
+    if (t->suggest_hot_weight < 0) {
+        t->suggest_hot_weight = 0.5;
+    }
+
+    ngx_conf_init_value(t->suggest_hot_half_life, 3600);
+    ngx_conf_init_value(t->suggest_risk_window, 3600);
+    ngx_conf_init_value(t->suggest_asked_window, 600);
+    ngx_conf_init_uint_value(t->suggest_per_topic, 2);
+
     if (t->secret_file.data == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "kefu_tenant \"%V\" has no jwt_secret_file",
@@ -358,6 +390,15 @@ ngx_http_kefu_load_kb(ngx_conf_t *cf, ngx_http_kefu_tenant_t *t)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "kefu_tenant \"%V\": knowledge_base %s",
                            &t->name, err);
+        return NGX_CONF_ERROR;
+    }
+
+    /* 猜你关心: the KB's trigger map for /v1/suggestions */
+    t->suggest = kefu_suggest_index_build(&alloc, t->kb);
+    if (t->suggest == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "kefu_tenant \"%V\": no memory for the "
+                           "suggestion index", &t->name);
         return NGX_CONF_ERROR;
     }
 

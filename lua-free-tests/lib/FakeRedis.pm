@@ -321,8 +321,9 @@ sub time_to_recover {
     return undef;
 }
 
-# Forks $n clients that GET $path in a loop until $until (epoch), each
-# writing "time status code" lines to $dir/client.N; returns the pids.
+# Forks $n clients that GET $path in a loop until $until (epoch) or until
+# $stop_file exists, each writing "time status code" lines to
+# $dir/client.N; returns the pids.
 sub load_clients {
     my (%o) = @_;
     my @pids;
@@ -333,7 +334,9 @@ sub load_clients {
             my $http = HTTP::Tiny->new(timeout => 5,
                                        keep_alive => $i % 2);
             open my $out, '>', "$o{dir}/client.$i" or POSIX::_exit(1);
-            while (time < $o{until}) {
+            while (time < $o{until}
+                   && !($o{stop_file} && -e $o{stop_file}))
+            {
                 my $res = $http->get($o{url}, { headers =>
                     { Authorization => "Bearer $o{token}" } });
                 my $j = eval { $JSON->decode($res->{content}) };
@@ -387,13 +390,6 @@ sub redis_auth_cmd {
     my $r = KefuTest::read_resp($s);
     close $s;
     return $auth eq '+OK' ? $r : $auth;
-}
-
-# KefuTest::bad_log_lines, except normal exits of old workers after a
-# reload or quit ("worker process N exited with code 0").
-sub bad_lines {
-    my ($t) = @_;
-    return grep { !/exited with code 0$/ } $t->bad_log_lines;
 }
 
 # Worker pids of an nginx master (to prove no worker died).

@@ -3,6 +3,19 @@ package KefuTest;
 # Test harness: a private redis-server and Debian's nginx with the kefu
 # module on free loopback ports in a temp dir, plus HTTP helpers.  Core
 # Perl only (and IO::Socket::SSL for HTTPS).
+#
+# Every test file gets, without asking, one last assertion per harness
+# object when it calls done_testing (or when the object goes away first):
+# nginx is stopped gracefully and its error.log must show no sanitizer
+# report, [alert], [crit], run-time [emerg], nor a worker that died
+# (allow expected lines with allow_log => [qr/.../] or $t->allow_log).
+#
+# Environment:
+#   KEFU_MODULE=path    the module to load (tools/integration.sh: ASan)
+#   KEFU_VALGRIND=1     run nginx under valgrind, single process
+#   KEFU_RECORD=dir     append every /v1/ response to dir/*.jsonl for
+#                       tools/openapi-check.mjs
+#   KEFU_KEEP=1         keep the temp dir
 
 use strict;
 use warnings;
@@ -15,15 +28,44 @@ use HTTP::Tiny;
 use IO::Socket::INET;
 use JSON::PP;
 use POSIX qw(:sys_wait_h);
+use Scalar::Util qw(refaddr weaken);
+use Test2::API qw(context test2_add_callback_testing_done);
 use Time::HiRes qw(sleep time);
 
 our $TOP = abs_path(dirname(__FILE__) . '/../..');
 our $NGINX = $ENV{KEFU_NGINX} || '/usr/sbin/nginx';
 our $JSON = JSON::PP->new->utf8->canonical;
+our $VALGRIND = $ENV{KEFU_VALGRIND} ? 1 : 0;
+
+# live harness objects, checked when the test file is done
+my %LIVE;
+
+test2_add_callback_testing_done(sub {
+    for my $t (grep { defined } values %LIVE) {
+        $t->final_check;
+    }
+});
+
+# A test that dies still leaves no server behind.  This END block runs
+# before File::Temp's (LIFO), while the pid files are still there.
+END {
+    local ($?, $@);
+    for my $t (grep { defined } values %LIVE) {
+        eval {
+            $t->stop_nginx if $t->{dir} && -f "$t->{dir}/nginx.pid";
+            $t->stop_redis if $t->{dir} && -f "$t->{dir}/redis/redis.pid";
+        };
+    }
+}
 
 sub new {
     my ($class, %o) = @_;
     my $self = bless { %o }, $class;
+
+    $LIVE{refaddr $self} = $self;
+    weaken $LIVE{refaddr $self};
+    $self->{allow_log} = [@{ $o{allow_log} || [] }];
+    $self->{quiet} = [];
 
     $self->{dir} = tempdir('kefu-t-XXXXXX', TMPDIR => 1,
                            CLEANUP => !$ENV{KEFU_KEEP});
@@ -126,7 +168,7 @@ sub stop_redis {
     my $pid = $self->redis_pid or return;
     kill $sig || 'TERM', $pid;
     for (1 .. 200) {
-        last unless kill 0, $pid;
+        last if gone($pid);
         sleep 0.025;
     }
     unlink "$self->{dir}/redis/redis.pid";
@@ -175,7 +217,8 @@ sub conf {
     my $d = $self->{dir};
     my $redis = $self->{redis_directive}
         // ($self->{redis_port}
-            ? "kefu_redis 127.0.0.1:$self->{redis_port} timeout=300ms;"
+            ? "kefu_redis 127.0.0.1:$self->{redis_port} timeout="
+              . ($VALGRIND ? "5s;" : "300ms;")
             : '');
     my $tenants = '';
     for my $t (@{ $self->{tenants} }) {
@@ -191,12 +234,14 @@ sub conf {
         . "        ssl_certificate $d/cert.pem;\n"
         . "        ssl_certificate_key $d/key.pem;\n";
     my $workers = $self->{workers} || 2;
+    # valgrind follows one process: nginx runs single, in the foreground
+    my $mode = $VALGRIND ? "daemon off;\nmaster_process off;"
+                         : "daemon on;\nmaster_process on;";
 
     return <<"EOF";
 load_module $self->{module};
 worker_processes $workers;
-daemon on;
-master_process on;
+$mode
 pid $d/nginx.pid;
 error_log $d/logs/error.log info;
 events { worker_connections 1024; }
@@ -234,26 +279,72 @@ sub nginx_env {
     return %env;
 }
 
+# Runs the nginx binary (e.g. '-t', '-s', 'reload').  What a command that
+# only reads the configuration logs (-t, -T, -s) is not the running
+# server's: its [emerg] lines do not fail the test.
 sub nginx {
     my ($self, @args) = @_;
     my %env = $self->nginx_env;
     local @ENV{keys %env} = values %env;
+    my $before = -s "$self->{dir}/logs/error.log" || 0;
     my $out = `$NGINX -p $self->{dir}/ -c $self->{dir}/nginx.conf @args 2>&1`;
-    return ($? >> 8, $out);
+    my $rc = $? >> 8;
+    if (grep { /^-[tTs]$/ } @args) {
+        push @{ $self->{quiet} },
+            [$before, -s "$self->{dir}/logs/error.log" || 0];
+    }
+    return ($rc, $out);
 }
 
 sub start_nginx {
     my ($self) = @_;
     $self->write_file('nginx.conf', $self->conf);
-    my ($rc, $out) = $self->nginx();
-    die "nginx failed to start: $out" if $rc;
-    for (1 .. 200) {
+    if ($VALGRIND) {
+        $self->start_valgrind;
+    } else {
+        my ($rc, $out) = $self->nginx();
+        die "nginx failed to start: $out" if $rc;
+    }
+    for (1 .. ($VALGRIND ? 2400 : 200)) {
         my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                       PeerPort => $self->{http_port});
-        if ($s) { close $s; return 1; }
+        if ($s) { close $s; $self->wait_redis_up if $VALGRIND; return 1; }
+        die "nginx exited during start-up: " . $self->error_log
+            if $self->{vg_pid} && waitpid($self->{vg_pid}, WNOHANG) > 0;
         sleep 0.025;
     }
     die "nginx did not listen";
+}
+
+# Slow start-up (valgrind): wait until the worker's Redis handshake is done.
+sub wait_redis_up {
+    my ($self) = @_;
+    return if !$self->{redis_port} || $self->{redis_down}
+        || defined $self->{redis_directive};
+    for (1 .. 400) {
+        my $r = $self->get('/kefu/v1/health');
+        return if ($r->{json}{redis} // '') eq 'up';
+        sleep 0.025;
+    }
+}
+
+# nginx under valgrind in the foreground, a child of the test: its exit
+# status (99 on a valgrind error) is checked when it stops.
+sub start_valgrind {
+    my ($self) = @_;
+    my $d = $self->{dir};
+    my @vg = ('valgrind', '--error-exitcode=99', '--track-origins=yes',
+              "--suppressions=$TOP/lua-free-tests/valgrind.supp",
+              '--gen-suppressions=all', "--log-file=$d/logs/valgrind.log");
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        open STDOUT, '>>', "$d/logs/valgrind.out";
+        open STDERR, '>&', \*STDOUT;
+        exec @vg, $NGINX, '-p', "$d/", '-c', "$d/nginx.conf";
+        exit 127;
+    }
+    $self->{vg_pid} = $pid;
+    delete $self->{vg_status};
 }
 
 sub nginx_pid {
@@ -265,30 +356,101 @@ sub nginx_pid {
 
 sub stop_nginx {
     my ($self) = @_;
+    if ($self->{vg_pid}) {
+        kill 'QUIT', $self->{vg_pid};
+        my $r = 0;
+        for (1 .. 2400) {
+            $r = waitpid($self->{vg_pid}, WNOHANG);
+            last if $r;
+            sleep 0.025;
+        }
+        if (!$r) {
+            kill 'KILL', $self->{vg_pid};
+            waitpid($self->{vg_pid}, 0);
+        }
+        $self->{vg_status} = $?;
+        delete $self->{vg_pid};
+        unlink "$self->{dir}/nginx.pid";
+        return;
+    }
     my $pid = $self->nginx_pid or return;
     kill 'QUIT', $pid;
     for (1 .. 400) {
-        last unless kill 0, $pid;
+        last if gone($pid);
         sleep 0.025;
     }
-    kill 'KILL', $pid if kill 0, $pid;
+    kill 'KILL', $pid unless gone($pid);
     unlink "$self->{dir}/nginx.pid";
+}
+
+# A daemon is reparented to init, which may reap it late: a zombie is gone.
+sub gone {
+    my ($pid) = @_;
+    return 1 unless kill 0, $pid;
+    open my $fh, '<', "/proc/$pid/stat" or return 1;
+    my $stat = <$fh> // '';
+    return $stat =~ /^\d+ \(.*\) Z/ ? 1 : 0;
 }
 
 sub error_log { $_[0]->read_file('logs/error.log') }
 
-# Lines that must never appear: alerts, crits, sanitizer reports, crashes.
+# Expected lines (e.g. the [emerg] of a refused reload) are not bad.
+sub allow_log {
+    my ($self, @re) = @_;
+    push @{ $self->{allow_log} }, @re;
+}
+
+# Lines that must never appear: alerts, crits, [emerg] of the running
+# server, sanitizer reports, workers that died or failed.
 sub bad_log_lines {
     my ($self) = @_;
-    return grep {
-        /\[(alert|crit|emerg)\]/ || /AddressSanitizer|runtime error:|LeakSanitizer/
-            || /exited on signal|worker process \d+ exited/
-    } split /\n/, $self->error_log;
+    my $log = $self->error_log;
+    my @bad;
+    my $off = 0;
+    for my $line (split /\n/, $log) {
+        my $at = $off;
+        $off += length($line) + 1;
+        next unless $line =~ /\[(alert|crit|emerg)\]/
+            || $line =~ /AddressSanitizer|runtime error:|LeakSanitizer/
+            || $line =~ /exited on signal|exited with (?:fatal )?code [1-9]/;
+        next if grep { $line =~ $_ } @{ $self->{allow_log} };
+        next if $line =~ /\[emerg\]/
+            && grep { $at >= $_->[0] && $at < $_->[1] } @{ $self->{quiet} };
+        push @bad, $line;
+    }
+    if ($VALGRIND) {
+        my $vg = $self->read_file('logs/valgrind.log');
+        push @bad, "valgrind: $1" while $vg =~ /^==\d+== (ERROR SUMMARY: [1-9].*)$/mg;
+        push @bad, "valgrind: nginx exit status " . ($self->{vg_status} >> 8)
+            if defined $self->{vg_status} && $self->{vg_status} >> 8 == 99;
+    }
+    return @bad;
+}
+
+# The assertion every test file gets: nginx stopped, error.log clean.
+sub final_check {
+    my ($self) = @_;
+    return if $self->{checked}++ || !$self->{dir} || !-d $self->{dir};
+    local ($?, $@);
+    $self->stop_nginx;
+    my @bad = $self->bad_log_lines;
+    my $ctx = context();
+    $ctx->ok(!@bad, "harness: error.log of $self->{dir} clean after stop");
+    $ctx->diag(join "\n", @bad[0 .. ($#bad > 30 ? 30 : $#bad)]) if @bad;
+    $ctx->release;
+    $self->stop_redis if -f "$self->{dir}/redis/redis.pid";
 }
 
 sub DESTROY {
     my ($self) = @_;
     local ($?, $@);
+    delete $LIVE{refaddr $self};
+    # gone out of scope before the end: check now, while tests may run
+    if (!$self->{checked} && ${^GLOBAL_PHASE} ne 'DESTRUCT'
+        && !Test2::API::test2_stack()->top->ended)
+    {
+        eval { $self->final_check };
+    }
     $self->stop_nginx if $self->{dir} && -f "$self->{dir}/nginx.pid";
     $self->stop_redis if $self->{dir} && -f "$self->{dir}/redis/redis.pid";
 }
@@ -346,7 +508,29 @@ sub request {
         { headers => \%h, defined $content ? (content => $content) : () });
     my $json = eval { $JSON->decode($res->{content}) };
     $res->{json} = $json;
+    $self->record($method, $path, $res) if $ENV{KEFU_RECORD};
     return $res;
+}
+
+# KEFU_RECORD=dir: one JSON line per API response, for the OpenAPI check.
+sub record {
+    my ($self, $method, $path, $res) = @_;
+    return unless $path =~ m{(/v1/[^?#]*)};
+    my $api = $1;
+    return if $res->{status} == 599;            # HTTP::Tiny's own error
+    my ($name) = $0 =~ m{([^/]+)$};
+    my $file = "$ENV{KEFU_RECORD}/$name.jsonl";
+    make_path($ENV{KEFU_RECORD});
+    my $ct = $res->{headers}{'content-type'} // '';
+    my $rec = { test => $name, method => $method, path => $api,
+                status => $res->{status} + 0, content_type => $ct,
+                json => defined $res->{json} ? 1 : 0,
+                body => $res->{json} };
+    $rec->{raw} = substr($res->{content} // '', 0, 200)
+        unless defined $res->{json};
+    open my $fh, '>>', $file or die "$file: $!";
+    print $fh $JSON->encode($rec), "\n";
+    close $fh;
 }
 
 sub get  { my ($s, $p, %o) = @_; $s->request('GET', $p, %o) }

@@ -32,7 +32,8 @@ my $out = tempdir('kill-load-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my $start = time;
 my @pids = FakeRedis::load_clients(clients => 20, url => $url,
                                    token => $token, dir => $out,
-                                   until => $start + 5);
+                                   stop_file => "$out/stop",
+                                   until => $start + 30);
 
 sleep 1;
 FakeRedis::kill_redis($t);
@@ -43,6 +44,10 @@ my $restarted = time;
 note(sprintf 'killed at +%.3f s, restarted at +%.3f s', $killed - $start,
              $restarted - $start);
 
+# keep the load on for a while after the restart, however long the
+# kill and the restart took on a busy machine
+sleep 2.5;
+$t->write_file("$out/stop", '');
 FakeRedis::wait_pids(@pids);
 
 my (%status, @odd, %first_ok, $total);

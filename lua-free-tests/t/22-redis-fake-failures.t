@@ -94,7 +94,7 @@ for my $mode (qw(garbage partial reset)) {
     cmp_ok($fake->connections, '>', $conns, "$mode: reconnected");
 }
 
-my @bad = FakeRedis::bad_lines($t);
+my @bad = $t->bad_log_lines;
 is_deeply(\@bad, [], 'no alerts, crashes or sanitizer reports');
 
 done_testing;

@@ -96,7 +96,7 @@ is($r->{status}, 200, 'still serving');
 is_deeply([FakeRedis::worker_pids($t->nginx_pid)], \@workers,
           'same workers: none crashed');
 
-my @bad = FakeRedis::bad_lines($t);
+my @bad = $t->bad_log_lines;
 is_deeply(\@bad, [], 'no alerts, crashes or sanitizer reports');
 
 done_testing;

@@ -74,7 +74,22 @@ ok(defined $took, 'right password: requests succeed');
 is(FakeRedis::redis_auth_cmd($t, $right, 'PING'), '+PONG',
    'redis still fine');
 
-my @bad = FakeRedis::bad_lines($t);
+# Redis wants a password, the configuration has none: the same clear
+# error, once per worker, and 503
+my $n = () = $t->error_log =~ /\[error\][^\n]*authentication failed/g;
+$t->{redis_directive} = "kefu_redis 127.0.0.1:$t->{redis_port} "
+    . "timeout=300ms;";
+$t->write_file('nginx.conf', $t->conf);
+($rc) = $t->nginx('-s', 'reload');
+is($rc, 0, 'reload without password_file');
+sleep 2;
+my $r2 = FakeRedis::fresh_get($t, $path, token => $token);
+ok(FakeRedis::is_redis_503($r2), 'no password: 503 JSON');
+my $m = () = $t->error_log =~ /\[error\][^\n]*authentication failed/g;
+ok($m - $n >= 1 && $m - $n <= 2, 'no password: one error line per worker')
+    or diag($t->error_log);
+
+my @bad = $t->bad_log_lines;
 is_deeply(\@bad, [], 'no alerts, crashes or sanitizer reports');
 
 done_testing;

@@ -100,7 +100,7 @@ my $log = $t->error_log;
 like($log, qr/\[notice\].*: exit$/m, 'workers exited');
 unlike($log, qr/open socket|\[alert\]/, 'no open socket left, no alert');
 
-my @bad = FakeRedis::bad_lines($t);
+my @bad = $t->bad_log_lines;
 is_deeply(\@bad, [], 'no alerts, crashes or sanitizer reports');
 
 done_testing;

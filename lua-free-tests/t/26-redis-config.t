@@ -12,6 +12,7 @@ use lib "$FindBin::Bin/../lib";
 use Test::More;
 
 use KefuTest;
+use FakeRedis;
 
 my $t = KefuTest->new(redis => 0, no_ssl => 1, no_start => 1);
 my $pw = $t->write_file('pw', "pw-S3cr3t-x\n");
@@ -40,6 +41,7 @@ my @bad = (
     ['kefu_redis [::1:6379;', qr/invalid address/],
     ['kefu_redis 127.0.0.1:99999;', qr/invalid address/],
     ['kefu_redis unix:relative.sock;', qr/must be absolute/],
+    ['kefu_redis unix:/' . ('d' x 120) . '.sock;', qr/is too long/],
     ['kefu_redis 127.0.0.1:6379 colour=blue;', qr/invalid parameter "colour/],
     ['kefu_redis 127.0.0.1:6379 timeout=soon;', qr/invalid parameter/],
     ['kefu_redis 127.0.0.1:6379 max_pending=0;', qr/invalid parameter/],

@@ -21,7 +21,7 @@ use FakeRedis;
 my $fake = FakeRedis->new(mode => 'ok');
 my $t = KefuTest->new(redis => 0, no_ssl => 1, workers => 1,
     redis_directive => 'kefu_redis 127.0.0.1:' . $fake->port
-                       . ' timeout=2s max_pending=4;');
+                       . ' timeout=5s max_pending=4;');
 my $token = FakeRedis::token_for($t);
 my $path = '/kefu/v1/whoami';
 my $out = tempdir('pending-XXXXXX', TMPDIR => 1, CLEANUP => 1);
@@ -29,7 +29,7 @@ my $out = tempdir('pending-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 ok(defined FakeRedis::time_to_recover($t, $path, $token, 5, 2),
    'serving through the fake');
 
-$fake->set_mode('delay', delay => 0.6);
+$fake->set_mode('delay', delay => 2);
 
 my @pids;
 for my $i (1 .. 10) {
@@ -63,7 +63,7 @@ is($ok, 4, 'max_pending=4: four requests queued and answered');
 is($rejected, 6, 'the others got 503 JSON');
 is($fast, 6, 'at once, without waiting for Redis');
 
-my @bad = FakeRedis::bad_lines($t);
+my @bad = $t->bad_log_lines;
 is_deeply(\@bad, [], 'no alerts, crashes or sanitizer reports');
 
 done_testing;

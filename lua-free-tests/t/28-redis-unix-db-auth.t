@@ -44,7 +44,7 @@ my $dbsize = sub {
 cmp_ok($dbsize->(5), '>=', 1, 'keys written to db 5');
 is($dbsize->(0), 0, 'nothing in db 0');
 
-my @bad = FakeRedis::bad_lines($t);
+my @bad = $t->bad_log_lines;
 is_deeply(\@bad, [], 'no alerts, crashes or sanitizer reports');
 
 done_testing;

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# "猜你关心" on a synthetic 10k-FAQ knowledge base (bench/suggest-kb.pl):
+#   GET /v1/suggestions with a 200-event trail (one pipelined Redis read:
+#   the trail's summary records, two hot generations, the asked set;
+#   ranking) and POST /v1/events with batches of 10 (one EVALSHA: trail
+#   and summary record; a fold of the summary every 16 batches),
+# each against `return 200 '{"ok":true}'` on the same nginx in the same
+# run (targets >= 60 %).
+#
+#   bench/suggest-bench.sh                  # wrk -t2 -c50 -d5s, 2 workers
+#   FAQS=1000 DURATION=10s bench/suggest-bench.sh
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+export KEFU_MODULE=${KEFU_MODULE:-$top/build/nginx/ngx_http_kefu_module.so}
+export DURATION=${DURATION:-5s} CONNS=${CONNS:-50} THREADS=${THREADS:-2}
+export WORKERS=${WORKERS:-2} FAQS=${FAQS:-10000}
+export APPENDFSYNC=${APPENDFSYNC:-everysec}
+
+command -v wrk >/dev/null || { echo "suggest-bench: wrk missing" >&2; exit 1; }
+[ -f "$KEFU_MODULE" ] || make -C "$top" --no-print-directory module
+[ -x "$top/build/tools/kefu_token" ] \
+    || make -C "$top" --no-print-directory tools
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+perl "$top/bench/suggest-kb.pl" "$FAQS" > "$tmp/kb.json"
+export KEFU_BENCH_KB=$tmp/kb.json KEFU_BENCH_LUA=$top/bench/suggest-events.lua
+
+exec perl -I "$top/lua-free-tests/lib" -MKefuTest -e '
+use strict;
+use warnings;
+
+my $t = KefuTest->new(no_ssl => 1, workers => $ENV{WORKERS},
+                      kb => $ENV{KEFU_BENCH_KB}, redis_down => 1,
+                      no_start => 1);
+$t->start_redis(appendfsync => $ENV{APPENDFSYNC});
+$t->start_nginx;
+
+# a 200-event trail over the last 3 hours: 5 topics, shared events
+my $sug = $t->token("bench-sug");
+my $now = time;
+my @shared = qw(transfer_failed bill_due payment_failed coupon_expiring
+                limit_reached app_crash refund_requested withdraw_pending);
+for my $b (0 .. 1) {
+    my @ev;
+    for my $i (0 .. 99) {
+        my $k = $b * 100 + $i;
+        my $type = $k % 4 == 0 ? $shared[$k % @shared]
+                 : sprintf("t%03d_e%d", ($k * 13) % 5 * 17, $k % 4);
+        push @ev, { type => $type, ts => $now - 10800 + $k * 54,
+                    attrs => { amount => $k, channel => "app" } };
+    }
+    my $r;
+    for (1 .. 200) {    # the workers connect to Redis after start-up
+        $r = $t->post("/kefu/v1/events", token => $sug,
+                      body => { events => \@ev });
+        last unless $r->{status} == 503;
+        select(undef, undef, undef, 0.025);
+    }
+    die "suggest-bench: /v1/events: $r->{status} $r->{content}\n"
+        unless $r->{status} == 202;
+}
+my $len = $t->redis_cmd("LLEN", "kefu:{demo:bench-sug}:trail");
+die "suggest-bench: trail has $len events\n" unless $len == 200;
+
+my $path = "/kefu/v1/suggestions?limit=5&scene=bill";
+my $r = $t->get($path, token => $sug);
+die "suggest-bench: suggestions: $r->{status}\n"
+    unless $r->{status} == 200 && $r->{json}{personalized};
+
+$ENV{KEFU_TOKEN} = $t->token("bench-ev");
+
+sub wrk {
+    my ($path, @args) = @_;
+    my @cmd = ("wrk", "--latency", "-t$ENV{THREADS}", "-c$ENV{CONNS}",
+               "-d$ENV{DURATION}", @args, $t->url($path));
+    open my $fh, "-|", @cmd or die "wrk: $!";
+    my $out = do { local $/; <$fh> };
+    close $fh;
+    my ($rps) = $out =~ /Requests\/sec:\s*([\d.]+)/;
+    my ($bad) = $out =~ /Non-2xx or 3xx responses:\s*(\d+)/;
+    my ($p99) = $out =~ /^\s+99%\s+(\S+)/m;
+    die "suggest-bench: no result from wrk:\n$out" unless defined $rps;
+    return ($rps, $bad // 0, $p99);
+}
+
+# warm up, then measure one after the other
+wrk("/ok");
+my ($ok, $ok_bad, $ok_p99) = wrk("/ok");
+my ($sg, $sg_bad, $sg_p99) = wrk($path, "-H", "Authorization: Bearer $sug");
+my ($ok2, $ok2_bad, $ok2_p99) = wrk("/ok");
+my ($ev, $ev_bad, $ev_p99) = wrk("/kefu/v1/events", "-s",
+                                 $ENV{KEFU_BENCH_LUA});
+
+printf "%d FAQs, 200-event trail, wrk -t%s -c%s -d%s, %s nginx workers,"
+       . " appendfsync %s\n",
+    $ENV{FAQS}, @ENV{qw(THREADS CONNS DURATION WORKERS APPENDFSYNC)};
+printf "  static       /ok              %9.0f req/s  p99 %s\n", $ok, $ok_p99;
+printf "  suggestions  /v1/suggestions  %9.0f req/s  p99 %s  %5.1f %%"
+       . "  (target >= 60 %%)\n", $sg, $sg_p99, 100 * $sg / $ok;
+printf "  static       /ok              %9.0f req/s  p99 %s\n", $ok2,
+       $ok2_p99;
+printf "  events x10   /v1/events       %9.0f req/s  p99 %s  %5.1f %%"
+       . "  (target >= 60 %%)\n", $ev, $ev_p99, 100 * $ev / $ok2;
+printf "  non-2xx: /ok %d, suggestions %d, events %d\n",
+       $ok_bad + $ok2_bad, $sg_bad, $ev_bad
+    if $ok_bad || $ok2_bad || $sg_bad || $ev_bad;
+my @bad = $t->bad_log_lines;
+print "  error.log: $_\n" for @bad;
+$t->{checked} = 1;      # checked here; no TAP line from the harness
+exit(($sg_bad || $ev_bad || @bad) ? 1 : 0);
+'

@@ -1,0 +1,462 @@
+/*
+ * ngx_kefu: POST /v1/events, the user's behaviour trail for "猜你关心".
+ *
+ * The whole batch is checked before anything is written, then stored by
+ * one Lua script (one EVALSHA round trip, atomic):
+ *
+ *   - kefu:{t:u}:trail, the events as compact JSON (kefu_event_encode()),
+ *     newest first: LPUSH, LTRIM to trail_max, EXPIRE trail_ttl;
+ *   - kefu:{t:u}:tsum, the trail's summary that GET /v1/suggestions reads
+ *     instead of the trail: a short list of records, one per batch, built
+ *     here (format in kefu_suggest.h): per event type of the batch its
+ *     count, each event decayed from its own ts to R (2^((ts - R) / H),
+ *     R = kefu_hot_generation()), and its newest timestamp(s).
+ *
+ * Writing a record is a plain LPUSH: Redis does no arithmetic and no
+ * parsing.  When the list has grown past 2 x NGX_HTTP_KEFU_SUM_KEEP
+ * records (33), the request that made it so folds all but the newest
+ * NGX_HTTP_KEFU_SUM_KEEP into one, here in C (kefu_suggest_sum_fold():
+ * counts rescaled and added, timestamps merged, at most
+ * min(trail_max, KEFU_SUGGEST_SUM_TYPES) types, the ones seen least
+ * recently go as they would from the capped trail): LRANGE, then a
+ * script that swaps them for the fold only if the list's tail is still
+ * what was read (concurrent folds: one wins, the others do nothing).
+ * So readers get a bounded number of short records (33 at most when one
+ * user's posts do not race); the list is capped at
+ * NGX_HTTP_KEFU_SUM_HARD records whatever happens.
+ *
+ * 202 once Redis confirmed the write (a failed fold is only logged).
+ */
+
+#include "ngx_http_kefu_module.h"
+#include "kefu_suggest.h"
+
+
+/* ARGV before the events: trail_max, trail_ttl, record */
+#define NGX_HTTP_KEFU_EVENTS_ARGS   3
+#define NGX_HTTP_KEFU_SUM_KEEP      16
+/* hard cap on the records: well above 2 x KEEP plus the posts that can
+ * arrive for one user while a fold is under way */
+#define NGX_HTTP_KEFU_SUM_HARD      120
+#define NGX_HTTP_KEFU_SUM_HARD_S    "120"
+
+
+typedef struct {
+    ngx_uint_t                  accepted;
+    int64_t                     ref;
+    int64_t                     half_life;
+    ngx_str_t                   key;        /* the summary's */
+} ngx_http_kefu_events_t;
+
+
+/* one distinct event type of the batch */
+typedef struct {
+    kefu_str_t                  type;
+    double                      inc;
+    kefu_suggest_sum_t          sum;
+} ngx_http_kefu_events_type_t;
+
+
+/*
+ * KEYS: trail, tsum.  ARGV: the three above, then the stored events.
+ * Returns the summary's length.
+ */
+static ngx_str_t  ngx_http_kefu_events_lua = ngx_string(
+"#!lua\n"
+"redis.call('LPUSH', KEYS[1], unpack(ARGV, 4))\n"
+"redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[1]) - 1)\n"
+"redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
+"local n = redis.call('LPUSH', KEYS[2], ARGV[3])\n"
+"if n > " NGX_HTTP_KEFU_SUM_HARD_S " then\n"
+"  redis.call('LTRIM', KEYS[2], 0, " NGX_HTTP_KEFU_SUM_HARD_S " - 1)\n"
+"end\n"
+"redis.call('EXPIRE', KEYS[2], ARGV[2])\n"
+"return n\n"
+);
+
+
+/*
+ * KEYS: tsum.  ARGV: the number of records folded (the list's tail), the
+ * oldest of them as read, the fold.  Returns 1 if swapped, else 0.
+ */
+static ngx_str_t  ngx_http_kefu_events_fold_lua = ngx_string(
+"#!lua\n"
+"local m, len = tonumber(ARGV[1]), redis.call('LLEN', KEYS[1])\n"
+"if len < m or redis.call('LINDEX', KEYS[1], -1) ~= ARGV[2] then\n"
+"  return 0\n"
+"end\n"
+"redis.call('LTRIM', KEYS[1], 0, len - m - 1)\n"
+"redis.call('RPUSH', KEYS[1], ARGV[3])\n"
+"return 1\n"
+);
+
+
+static void ngx_http_kefu_events_saved(ngx_http_request_t *r, void *data,
+    ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
+static void ngx_http_kefu_events_read(ngx_http_request_t *r, void *data,
+    ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
+static void ngx_http_kefu_events_folded(ngx_http_request_t *r, void *data,
+    ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
+static void ngx_http_kefu_events_done(ngx_http_request_t *r,
+    ngx_http_kefu_events_t *es);
+static ngx_str_t *ngx_http_kefu_events_num(ngx_http_request_t *r,
+    ngx_str_t *s, int64_t n);
+
+
+char *
+ngx_http_kefu_events_init_conf(ngx_conf_t *cf,
+    ngx_http_kefu_main_conf_t *kmcf)
+{
+    kmcf->events_scripts[0] =
+        ngx_http_kefu_redis_add_script(cf, &kmcf->redis,
+                                       &ngx_http_kefu_events_lua);
+    kmcf->events_scripts[1] =
+        ngx_http_kefu_redis_add_script(cf, &kmcf->redis,
+                                       &ngx_http_kefu_events_fold_lua);
+
+    if (kmcf->events_scripts[0] == NGX_ERROR
+        || kmcf->events_scripts[1] == NGX_ERROR)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_int_t
+ngx_http_kefu_events(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
+{
+    char                          err[128];
+    size_t                        i, j, k, n, nt;
+    int64_t                       ref, h;
+    ngx_int_t                     rc;
+    ngx_str_t                    *a, *e;
+    ngx_uint_t                    argc;
+    kefu_buf_t                    b;
+    kefu_event_in_t              *ev;
+    ngx_http_kefu_tenant_t       *t;
+    ngx_http_kefu_events_t       *es;
+    ngx_http_kefu_main_conf_t    *kmcf;
+    ngx_http_kefu_events_type_t  *ty;
+
+    t = ctx->tenant;
+
+    ev = ngx_palloc(r->pool, KEFU_EVENTS_MAX_BATCH * sizeof(kefu_event_in_t));
+    es = ngx_pcalloc(r->pool, sizeof(ngx_http_kefu_events_t));
+    if (ev == NULL || es == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (kefu_events_check(ctx->body, (int64_t) ngx_time(),
+                          (int64_t) t->trail_ttl, ev, &n, err, sizeof(err))
+        != KEFU_OK)
+    {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "invalid_request", err);
+    }
+
+    ctx->data = es;
+    es->accepted = n;
+
+    ty = ngx_palloc(r->pool, n * sizeof(ngx_http_kefu_events_type_t));
+    if (ty == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the batch by type: counts as of R, newest timestamp(s) */
+    h = ngx_max((int64_t) t->trail_half_life, 1);
+    ref = kefu_hot_generation((int64_t) ngx_time(), h);
+    nt = 0;
+
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < nt; j++) {
+            if (ty[j].type.len == ev[i].type.len
+                && ngx_memcmp(ty[j].type.data, ev[i].type.data,
+                              ev[i].type.len)
+                   == 0)
+            {
+                break;
+            }
+        }
+
+        if (j == nt) {
+            ty[nt].type = ev[i].type;
+            ty[nt].inc = 0;
+            ty[nt].sum.nts = 0;
+            nt++;
+        }
+
+        ty[j].inc += kefu_hot_increment(ev[i].ts, h, ref);
+
+        /* newest first, distinct; one kept, or a few for risk patterns */
+        kefu_suggest_sum_insert(&ty[j].sum, ev[i].ts,
+                                kefu_suggest_sum_history(ev[i].type.data,
+                                                         ev[i].type.len)
+                                ? KEFU_SUGGEST_SUM_TS : 1);
+    }
+
+    /* the summary record: "R;X c ts[ ts...];..." */
+    kefu_buf_init(&b, &ctx->alloc, 64 + nt * 48);
+    kefu_buf_addf(&b, "%lld", (long long) ref);
+
+    for (j = 0; j < nt; j++) {
+        kefu_buf_adds(&b, ";");
+        kefu_buf_add(&b, ty[j].type.data, ty[j].type.len);
+        /* below 2^34 (kefu_hot_increment()); old events give tiny ones:
+         * significant digits, not decimals */
+        kefu_buf_addf(&b, " %.9g", ty[j].inc);
+
+        for (k = 0; k < ty[j].sum.nts; k++) {
+            kefu_buf_addf(&b, " %lld", (long long) ty[j].sum.ts[k]);
+        }
+    }
+
+    if (b.failed) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* keys, the fixed arguments, the events */
+    argc = 2 + NGX_HTTP_KEFU_EVENTS_ARGS + n;
+
+    a = ngx_palloc(r->pool, argc * sizeof(ngx_str_t));
+    if (a == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    a[4].data = b.data;
+    a[4].len = b.len;
+
+    es->ref = ref;
+    es->half_life = h;
+
+    if (ngx_http_kefu_user_key(r, ctx, "trail", &a[0]) != NGX_OK
+        || ngx_http_kefu_user_key(r, ctx, "tsum", &a[1]) != NGX_OK
+        || ngx_http_kefu_events_num(r, &a[2], (int64_t) t->trail_max) == NULL
+        || ngx_http_kefu_events_num(r, &a[3], (int64_t) t->trail_ttl) == NULL)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    es->key = a[1];
+
+    /* in batch order: the last event ends up at the head, newest first */
+    e = &a[2 + NGX_HTTP_KEFU_EVENTS_ARGS];
+
+    for (i = 0; i < n; i++) {
+        kefu_buf_init(&b, &ctx->alloc, 64);
+        kefu_event_encode(&b, &ev[i]);
+
+        if (b.failed) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        e[i].data = b.data;
+        e[i].len = b.len;
+    }
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
+
+    rc = ngx_http_kefu_redis_eval(r, kmcf->events_scripts[0], 2, argc, a,
+                                  ngx_http_kefu_events_saved, es);
+    if (rc == NGX_OK) {
+        return NGX_DONE;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                        "redis_unavailable",
+                                        "trail store unavailable, retry");
+    }
+
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+
+static void
+ngx_http_kefu_events_saved(ngx_http_request_t *r, void *data, ngx_int_t rc,
+    ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
+{
+    ngx_str_t                     *a;
+    ngx_http_kefu_events_t        *es = data;
+    ngx_http_kefu_redis_cmd_t     *cmd;
+    ngx_http_kefu_redis_reply_t   *rep;
+
+    /* the script answers the summary's length, or an error */
+    rep = (rc == NGX_OK && n == 1) ? replies[0] : NULL;
+
+    if (rep == NULL || rep->type != REDIS_REPLY_INTEGER) {
+        if (rep != NULL) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "kefu: trail write failed (reply type %d: \"%V\")",
+                          rep->type, &rep->str);
+        }
+
+        ngx_http_finalize_request(r,
+            ngx_http_kefu_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                     "redis_unavailable",
+                                     "trail store unavailable, retry"));
+        return;
+    }
+
+    /*
+     * Only the requests that made it 33, 65, 97 records long fold:
+     * concurrent posts for one user must not all read and fold the same
+     * records (the losers of a race would do it for nothing); at the
+     * hard cap, which moves the tail at every write, 1 in 16 tries.
+     */
+    if (!((rep->integer > 2 * NGX_HTTP_KEFU_SUM_KEEP
+           && rep->integer % (2 * NGX_HTTP_KEFU_SUM_KEEP) == 1)
+          || (rep->integer > NGX_HTTP_KEFU_SUM_HARD
+              && ngx_random() % 16 == 0)))
+    {
+        ngx_http_kefu_events_done(r, es);
+        return;
+    }
+
+    /* time to fold: read all but the newest records */
+    cmd = ngx_palloc(r->pool, sizeof(ngx_http_kefu_redis_cmd_t));
+    a = ngx_pcalloc(r->pool, 4 * sizeof(ngx_str_t));
+    if (cmd == NULL || a == NULL) {
+        ngx_http_kefu_events_done(r, es);
+        return;
+    }
+
+    ngx_str_set(&a[0], "LRANGE");
+    a[1] = es->key;
+    ngx_str_set(&a[3], "-1");
+
+    if (ngx_http_kefu_events_num(r, &a[2], NGX_HTTP_KEFU_SUM_KEEP) == NULL) {
+        ngx_http_kefu_events_done(r, es);
+        return;
+    }
+
+    cmd->argc = 4;
+    cmd->argv = a;
+
+    if (ngx_http_kefu_redis_send(r, cmd, 1, ngx_http_kefu_events_read, es)
+        != NGX_OK)
+    {
+        ngx_http_kefu_events_done(r, es);
+    }
+}
+
+
+static void
+ngx_http_kefu_events_read(ngx_http_request_t *r, void *data, ngx_int_t rc,
+    ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
+{
+    size_t                        i, ns;
+    ngx_str_t                    *a;
+    kefu_buf_t                    b;
+    ngx_uint_t                    cap;
+    kefu_suggest_sum_t           *sm;
+    ngx_http_kefu_ctx_t          *ctx;
+    ngx_http_kefu_events_t       *es = data;
+    ngx_http_kefu_main_conf_t    *kmcf;
+    ngx_http_kefu_redis_reply_t  *rep, *last;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
+    rep = (rc == NGX_OK && n == 1) ? replies[0] : NULL;
+
+    if (rep == NULL || rep->type != REDIS_REPLY_ARRAY || rep->elements < 2) {
+        ngx_http_kefu_events_done(r, es);
+        return;
+    }
+
+    last = rep->element[rep->elements - 1];
+    ns = 0;
+    sm = ngx_palloc(r->pool, rep->elements * KEFU_EVENTS_MAX_BATCH
+                             * sizeof(kefu_suggest_sum_t));
+    a = ngx_palloc(r->pool, 4 * sizeof(ngx_str_t));
+    if (sm == NULL || a == NULL || last->type != REDIS_REPLY_STRING) {
+        ngx_http_kefu_events_done(r, es);
+        return;
+    }
+
+    for (i = 0; i < rep->elements; i++) {
+        /* a damaged record: what could be read of it is kept */
+        if (rep->element[i]->type == REDIS_REPLY_STRING
+            && kefu_suggest_sum_record(rep->element[i]->str.data,
+                                       rep->element[i]->str.len, sm,
+                                       rep->elements * KEFU_EVENTS_MAX_BATCH,
+                                       &ns)
+               != KEFU_OK)
+        {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "kefu: damaged trail summary record");
+        }
+    }
+
+    cap = ngx_min(ctx->tenant->trail_max, KEFU_SUGGEST_SUM_TYPES);
+    kefu_buf_init(&b, &ctx->alloc, 64 + 48 * cap);
+
+    if (ns == 0
+        || kefu_suggest_sum_fold(sm, ns, es->ref, (double) es->half_life,
+                                 cap, &b)
+           != KEFU_OK
+        || ngx_http_kefu_events_num(r, &a[1], (int64_t) rep->elements)
+           == NULL)
+    {
+        ngx_http_kefu_events_done(r, es);
+        return;
+    }
+
+    a[0] = es->key;
+    a[2] = last->str;
+    a[3].data = b.data;
+    a[3].len = b.len;
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
+
+    if (ngx_http_kefu_redis_eval(r, kmcf->events_scripts[1], 1, 4, a,
+                                 ngx_http_kefu_events_folded, es)
+        != NGX_OK)
+    {
+        ngx_http_kefu_events_done(r, es);
+    }
+}
+
+
+static void
+ngx_http_kefu_events_folded(ngx_http_request_t *r, void *data, ngx_int_t rc,
+    ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
+{
+    if (rc == NGX_OK && n == 1 && replies[0]->type == REDIS_REPLY_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "kefu: trail summary fold failed: \"%V\"",
+                      &replies[0]->str);
+    }
+
+    ngx_http_kefu_events_done(r, data);
+}
+
+
+static void
+ngx_http_kefu_events_done(ngx_http_request_t *r, ngx_http_kefu_events_t *es)
+{
+    kefu_buf_t            b;
+    ngx_http_kefu_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
+
+    kefu_buf_init(&b, &ctx->alloc, 32);
+    kefu_buf_addf(&b, "{\"accepted\":%lu}\n", (unsigned long) es->accepted);
+
+    ngx_http_finalize_request(r, ngx_http_kefu_send_json(r, NGX_HTTP_ACCEPTED,
+                                                         &b));
+}
+
+
+static ngx_str_t *
+ngx_http_kefu_events_num(ngx_http_request_t *r, ngx_str_t *s, int64_t n)
+{
+    s->data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+    if (s->data == NULL) {
+        return NULL;
+    }
+
+    s->len = ngx_sprintf(s->data, "%L", n) - s->data;
+
+    return s;
+}

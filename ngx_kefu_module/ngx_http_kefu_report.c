@@ -1,0 +1,833 @@
+/*
+ * ngx_kefu: one-click loss reports (一键挂失 / 一键报案).
+ *
+ *   POST /v1/loss-reports              Idempotency-Key, {kind, reason, ...}
+ *   GET  /v1/loss-reports/{id}         the owner's view
+ *   GET  /v1/admin/loss-reports/{id}   the back office's view
+ *   POST /v1/admin/loss-reports/{id}   {status?, frozen?}
+ *
+ * A report is written by one Lua script, so the record, the user's
+ * frozen flag, the idempotency record, the day's counter and the stream
+ * entries for the back office (and the police) exist all or none.  All
+ * these keys carry the tenant's hash tag, so the script stays legal in
+ * Redis Cluster (README, "Loss reports").  The client hears 201 only
+ * after Redis answered the script, which with appendfsync always means
+ * after the write reached the disk.
+ */
+
+#include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_service.h"
+#include "kefu_report.h"
+#include "kefu_validate.h"
+
+
+#define NGX_HTTP_KEFU_IDEM_TTL  "86400"
+
+
+/*
+ * KEYS: idempotency record, report, frozen hash, reports stream, police
+ * stream, day hash.  ARGV: fingerprint, id, user, kind, reason,
+ * card_last4, police_report (0/1), note, now, idempotency TTL, day TTL,
+ * idempotency key, tenant.  Reads and checks come first: nothing is
+ * written unless everything is.  "#!lua" makes Redis refuse the whole
+ * script up front when it is out of memory.
+ */
+static ngx_str_t  ngx_http_kefu_lr_create_lua = ngx_string(
+"#!lua\n"
+"local prev = redis.call('HMGET', KEYS[1], 'fp', 'id')\n"
+"if prev[1] then\n"
+"  if prev[1] == ARGV[1] then return {'replay', prev[2]} end\n"
+"  return {'conflict', prev[2]}\n"
+"end\n"
+"if redis.call('EXISTS', KEYS[2]) == 1 then return {'exists', ARGV[2]} end\n"
+"local ev = {'event', 'created', 'id', ARGV[2], 'user', ARGV[3],\n"
+"  'kind', ARGV[4], 'reason', ARGV[5], 'police_report', ARGV[7],\n"
+"  'created_at', ARGV[9]}\n"
+"local rec = {'id', ARGV[2], 'tenant', ARGV[13], 'user', ARGV[3],\n"
+"  'kind', ARGV[4], 'reason', ARGV[5], 'status', 'received',\n"
+"  'frozen', '1', 'police_report', ARGV[7], 'created_at', ARGV[9],\n"
+"  'updated_at', ARGV[9], 'idempotency_key', ARGV[12]}\n"
+"if ARGV[6] ~= '' then\n"
+"  ev[#ev + 1] = 'card_last4'; ev[#ev + 1] = ARGV[6]\n"
+"  rec[#rec + 1] = 'card_last4'; rec[#rec + 1] = ARGV[6]\n"
+"end\n"
+"if ARGV[8] ~= '' then\n"
+"  ev[#ev + 1] = 'note'; ev[#ev + 1] = ARGV[8]\n"
+"  rec[#rec + 1] = 'note'; rec[#rec + 1] = ARGV[8]\n"
+"end\n"
+"local sid = redis.call('XADD', KEYS[4], '*', unpack(ev))\n"
+"rec[#rec + 1] = 'stream_id'; rec[#rec + 1] = sid\n"
+"if ARGV[7] == '1' then\n"
+"  rec[#rec + 1] = 'police_stream_id'\n"
+"  rec[#rec + 1] = redis.call('XADD', KEYS[5], '*', unpack(ev))\n"
+"  redis.call('HINCRBY', KEYS[6], 'police_reports', 1)\n"
+"end\n"
+"redis.call('HSET', KEYS[2], unpack(rec))\n"
+"redis.call('HINCRBY', KEYS[3], ARGV[3], 1)\n"
+"redis.call('HSET', KEYS[1], 'fp', ARGV[1], 'id', ARGV[2])\n"
+"redis.call('EXPIRE', KEYS[1], ARGV[10])\n"
+"redis.call('HINCRBY', KEYS[6], 'loss_reports', 1)\n"
+"redis.call('EXPIRE', KEYS[6], ARGV[11])\n"
+"return {'created', sid}\n");
+
+
+/*
+ * The back office's change, as a compare-and-set: the rules are checked
+ * in C against the state read before (kefu_lr_change_ok); the script
+ * applies the change only if that state is still current.
+ * KEYS: report, frozen hash.  ARGV: expected status, expected frozen,
+ * new status, new frozen, now.
+ */
+static ngx_str_t  ngx_http_kefu_lr_update_lua = ngx_string(
+"#!lua\n"
+"local cur = redis.call('HMGET', KEYS[1], 'status', 'frozen', 'user')\n"
+"if not cur[1] then return {'not_found'} end\n"
+"if cur[1] ~= ARGV[1] or cur[2] ~= ARGV[2] then return {'stale'} end\n"
+"if ARGV[4] ~= cur[2] then\n"
+"  if ARGV[4] == '1' then\n"
+"    redis.call('HINCRBY', KEYS[2], cur[3], 1)\n"
+"  elseif redis.call('HINCRBY', KEYS[2], cur[3], -1) <= 0 then\n"
+"    redis.call('HDEL', KEYS[2], cur[3])\n"
+"  end\n"
+"end\n"
+"redis.call('HSET', KEYS[1], 'status', ARGV[3], 'frozen', ARGV[4],\n"
+"  'updated_at', ARGV[5])\n"
+"local all = redis.call('HGETALL', KEYS[1])\n"
+"table.insert(all, 1, 'ok')\n"
+"return all\n");
+
+
+typedef struct {
+    kefu_lr_req_t           req;
+    ngx_str_t               id;
+    ngx_str_t               key;        /* the report's key */
+    time_t                  now;
+    kefu_lr_record_t        rec;        /* admin: the state read */
+    int                     new_status;
+    int                     new_frozen;
+    unsigned                admin:1;
+    unsigned                replay:1;
+} ngx_http_kefu_lr_t;
+
+
+static const kefu_field_t  ngx_http_kefu_lr_change_fields[] = {
+    { "status", KEFU_F_STRING, 0, 1, 16 },
+    { "frozen", KEFU_F_BOOL, 0, 0, 0 },
+    { NULL, 0, 0, 0, 0 }
+};
+
+
+static ngx_int_t ngx_http_kefu_idem_key(ngx_http_request_t *r,
+    ngx_str_t *key);
+static void ngx_http_kefu_lr_created(ngx_http_request_t *r, void *data,
+    ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
+static ngx_int_t ngx_http_kefu_lr_reply_new(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx, ngx_http_kefu_lr_t *lr);
+static ngx_int_t ngx_http_kefu_lr_read(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx, ngx_http_kefu_lr_t *lr);
+static void ngx_http_kefu_lr_loaded(ngx_http_request_t *r, void *data,
+    ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
+static ngx_int_t ngx_http_kefu_lr_change(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx, ngx_http_kefu_lr_t *lr);
+static void ngx_http_kefu_lr_changed(ngx_http_request_t *r, void *data,
+    ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
+static ngx_int_t ngx_http_kefu_lr_send_record(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx, ngx_http_kefu_lr_t *lr, kefu_str_t *kv,
+    size_t n);
+static ngx_int_t ngx_http_kefu_lr_id_key(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx, ngx_str_t *id, ngx_str_t *key);
+static ngx_int_t ngx_http_kefu_lr_id_valid(ngx_str_t *id);
+
+
+ngx_int_t
+ngx_http_kefu_report_scripts(ngx_conf_t *cf, ngx_http_kefu_main_conf_t *kmcf)
+{
+    kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_LR_CREATE] =
+        ngx_http_kefu_redis_add_script(cf, &kmcf->redis,
+                                       &ngx_http_kefu_lr_create_lua);
+    kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_LR_UPDATE] =
+        ngx_http_kefu_redis_add_script(cf, &kmcf->redis,
+                                       &ngx_http_kefu_lr_update_lua);
+
+    if (kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_LR_CREATE] == NGX_ERROR
+        || kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_LR_UPDATE] == NGX_ERROR)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* POST /v1/loss-reports */
+
+ngx_int_t
+ngx_http_kefu_loss_report_create(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx)
+{
+    u_char                     *fp, *p;
+    ngx_int_t                   rc;
+    ngx_str_t                   idem, *a;
+    ngx_http_kefu_lr_t         *lr;
+    ngx_http_kefu_main_conf_t  *kmcf;
+    u_char                      day[16];
+
+    rc = ngx_http_kefu_idem_key(r, &idem);
+    if (rc != NGX_OK) {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_BAD_REQUEST,
+                   "invalid_idempotency_key",
+                   rc == NGX_DECLINED
+                   ? "header Idempotency-Key is required (1 to 255 "
+                     "printable ASCII characters)"
+                   : "header Idempotency-Key must be 1 to 255 printable "
+                     "ASCII characters, given once");
+    }
+
+    lr = ngx_pcalloc(r->pool, sizeof(ngx_http_kefu_lr_t));
+    if (lr == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->data = lr;
+
+    if (kefu_lr_parse(ctx->body, &lr->req, ctx->err_buf,
+                      sizeof(ctx->err_buf))
+        != KEFU_OK)
+    {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "invalid_request", ctx->err_buf);
+    }
+
+    fp = ngx_pnalloc(r->pool, KEFU_LR_FP_LEN + 1);
+    a = ngx_pcalloc(r->pool, 19 * sizeof(ngx_str_t));
+    if (fp == NULL || a == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (kefu_lr_fingerprint(&lr->req, &ctx->alloc, (char *) fp) != KEFU_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "kefu: SHA-256 of a loss report failed");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_kefu_random_id(r, KEFU_LR_ID_LEN / 2, &lr->id) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    lr->now = ngx_time();
+    ngx_http_kefu_day(lr->now, day);
+
+    /* KEYS */
+    if (ngx_http_kefu_owner_key(r, ctx, "lr:idem", &idem, &a[0]) != NGX_OK
+        || ngx_http_kefu_lr_id_key(r, ctx, &lr->id, &a[1]) != NGX_OK
+        || ngx_http_kefu_tenant_key(r, ctx, "frozen", &a[2]) != NGX_OK
+        || ngx_http_kefu_tenant_key(r, ctx, "reports", &a[3]) != NGX_OK
+        || ngx_http_kefu_tenant_key(r, ctx, "police", &a[4]) != NGX_OK
+        || ngx_http_kefu_tenant_key(r, ctx, (char *) day, &a[5]) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    lr->key = a[1];
+
+    /* ARGV */
+    a[6].data = fp;
+    a[6].len = KEFU_LR_FP_LEN;
+    a[7] = lr->id;
+    a[8] = ctx->user;
+    a[9].data = (u_char *) kefu_lr_kind_name(lr->req.kind);
+    a[9].len = ngx_strlen(a[9].data);
+    a[10].data = (u_char *) kefu_lr_reason_name(lr->req.reason);
+    a[10].len = ngx_strlen(a[10].data);
+    a[11].data = lr->req.card_last4.data;
+    a[11].len = lr->req.card_last4.len;
+
+    if (lr->req.police_report) {
+        ngx_str_set(&a[12], "1");
+
+    } else {
+        ngx_str_set(&a[12], "0");
+    }
+
+    a[13].data = lr->req.note.data;
+    a[13].len = lr->req.note.len;
+
+    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    a[14].data = p;
+    a[14].len = ngx_sprintf(p, "%T", lr->now) - p;
+    ngx_str_set(&a[15], NGX_HTTP_KEFU_IDEM_TTL);
+    ngx_str_set(&a[16], NGX_HTTP_KEFU_DAY_TTL);
+    a[17] = idem;
+    a[18] = ctx->tenant->name;
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
+
+    rc = ngx_http_kefu_redis_eval(r,
+                                  kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_LR_CREATE],
+                                  6, 19, a, ngx_http_kefu_lr_created, lr);
+    if (rc == NGX_OK) {
+        return NGX_DONE;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_kefu_unavailable(r);
+    }
+
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+
+/*
+ * NGX_OK with the key, NGX_DECLINED when absent, NGX_ERROR when invalid
+ * or repeated (two keys would make "the same request" ambiguous).
+ */
+
+static ngx_int_t
+ngx_http_kefu_idem_key(ngx_http_request_t *r, ngx_str_t *key)
+{
+    ngx_uint_t        i, found;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    static const char  name[] = "Idempotency-Key";
+
+    found = 0;
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len != sizeof(name) - 1
+            || ngx_strncasecmp(h[i].key.data, (u_char *) name,
+                               sizeof(name) - 1)
+               != 0)
+        {
+            continue;
+        }
+
+        if (found++) {
+            return NGX_ERROR;
+        }
+
+        *key = h[i].value;
+    }
+
+    if (!found) {
+        return NGX_DECLINED;
+    }
+
+    if (!kefu_idem_key_valid(key->data, key->len)) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_kefu_lr_created(ngx_http_request_t *r, void *data, ngx_int_t rc,
+    ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
+{
+    ngx_str_t                     *what;
+    ngx_http_kefu_lr_t            *lr = data;
+    ngx_http_kefu_ctx_t           *ctx;
+    ngx_http_kefu_redis_reply_t   *rep;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
+
+    if (rc != NGX_OK || n != 1) {
+        /* no answer in time: the report may or may not exist; a retry
+         * with the same key finds out without doubling it */
+        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+        return;
+    }
+
+    rep = replies[0];
+
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 2
+        || rep->element[0]->type != REDIS_REPLY_STRING
+        || rep->element[1]->type != REDIS_REPLY_STRING)
+    {
+        /* an error reply: the script did not run (e.g. OOM) or failed
+         * before its first write */
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "kefu: loss report script failed: \"%V\"",
+                      &rep->str);
+        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+        return;
+    }
+
+    what = &rep->element[0]->str;
+
+    if (what->len == 7 && ngx_strncmp(what->data, "created", 7) == 0) {
+        ngx_http_finalize_request(r, ngx_http_kefu_lr_reply_new(r, ctx, lr));
+        return;
+    }
+
+    if (what->len == 6 && ngx_strncmp(what->data, "replay", 6) == 0) {
+        lr->replay = 1;
+        lr->id = rep->element[1]->str;
+
+        if (ngx_http_kefu_lr_id_key(r, ctx, &lr->id, &lr->key) != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        rc = ngx_http_kefu_lr_read(r, ctx, lr);
+        if (rc != NGX_DONE) {
+            ngx_http_finalize_request(r, rc);
+        }
+
+        return;
+    }
+
+    if (what->len == 8 && ngx_strncmp(what->data, "conflict", 8) == 0) {
+        ngx_str_set(&r->headers_out.status_line, "422 Unprocessable Entity");
+        ngx_http_finalize_request(r,
+            ngx_http_kefu_send_error(r, 422, "idempotency_conflict",
+                                     "this Idempotency-Key was used for a "
+                                     "different loss report"));
+        return;
+    }
+
+    /* "exists": 128 random bits collided, or a bug */
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "kefu: loss report id \"%V\" exists", &lr->id);
+    ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+}
+
+
+static ngx_int_t
+ngx_http_kefu_lr_reply_new(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
+    ngx_http_kefu_lr_t *lr)
+{
+    u_char            *p;
+    kefu_buf_t         b;
+    kefu_lr_record_t   rec;
+
+    ngx_memzero(&rec, sizeof(kefu_lr_record_t));
+
+    rec.id.data = lr->id.data;
+    rec.id.len = lr->id.len;
+    rec.user.data = ctx->user.data;
+    rec.user.len = ctx->user.len;
+    rec.kind.data = (u_char *) kefu_lr_kind_name(lr->req.kind);
+    rec.kind.len = ngx_strlen(rec.kind.data);
+    rec.reason.data = (u_char *) kefu_lr_reason_name(lr->req.reason);
+    rec.reason.len = ngx_strlen(rec.reason.data);
+    rec.status.data = (u_char *) kefu_lr_status_name(KEFU_LR_RECEIVED);
+    rec.status.len = ngx_strlen(rec.status.data);
+    rec.card_last4 = lr->req.card_last4;
+    rec.note = lr->req.note;
+    rec.created_at = lr->now;
+    rec.updated_at = lr->now;
+    rec.frozen = 1;
+    rec.police_report = lr->req.police_report;
+
+    kefu_buf_init(&b, &ctx->alloc, 512);
+    kefu_lr_record_json(&rec, 0, &b);
+    kefu_buf_adds(&b, "\n");
+
+    /* Location: the same mount, ".../v1/loss-reports/{id}" */
+    p = ngx_pnalloc(r->pool, r->uri.len + 1 + lr->id.len + 1);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    (void) ngx_sprintf(p, "%V/%V%Z", &r->uri, &lr->id);
+
+    if (ngx_http_kefu_add_header(r, "Location", (char *) p) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_kefu_send_json(r, NGX_HTTP_CREATED, &b);
+}
+
+
+/* GET /v1/loss-reports/{id}: 404 for everyone but the owner */
+
+ngx_int_t
+ngx_http_kefu_loss_report_get(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx)
+{
+    ngx_http_kefu_lr_t  *lr;
+
+    if (!ngx_http_kefu_lr_id_valid(&ctx->path_arg)) {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                        "no such loss report");
+    }
+
+    lr = ngx_pcalloc(r->pool, sizeof(ngx_http_kefu_lr_t));
+    if (lr == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->data = lr;
+    lr->id = ctx->path_arg;
+
+    if (ngx_http_kefu_lr_id_key(r, ctx, &lr->id, &lr->key) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_kefu_lr_read(r, ctx, lr);
+}
+
+
+/* GET and POST /v1/admin/loss-reports/{id} */
+
+ngx_int_t
+ngx_http_kefu_admin_loss_report(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx)
+{
+    int                  i;
+    const kefu_json_t   *v[2];
+    ngx_http_kefu_lr_t  *lr;
+
+    lr = ngx_pcalloc(r->pool, sizeof(ngx_http_kefu_lr_t));
+    if (lr == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->data = lr;
+    lr->admin = 1;
+    lr->new_status = -1;
+    lr->new_frozen = -1;
+
+    if (r->method == NGX_HTTP_POST) {
+        if (kefu_validate(ctx->body, ngx_http_kefu_lr_change_fields, v,
+                          ctx->err_buf, sizeof(ctx->err_buf))
+            != KEFU_OK)
+        {
+            return ngx_http_kefu_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                            "invalid_request",
+                                            ctx->err_buf);
+        }
+
+        if (v[0] == NULL && v[1] == NULL) {
+            return ngx_http_kefu_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                            "invalid_request",
+                                            "give \"status\", \"frozen\" "
+                                            "or both");
+        }
+
+        if (v[0] != NULL) {
+            i = kefu_lr_status(v[0]->str.data, v[0]->str.len);
+            if (i < 0) {
+                return ngx_http_kefu_send_error(r, NGX_HTTP_BAD_REQUEST,
+                           "invalid_request",
+                           "field \"status\" must be \"received\", "
+                           "\"processing\" or \"closed\"");
+            }
+
+            lr->new_status = i;
+        }
+
+        if (v[1] != NULL) {
+            lr->new_frozen = v[1]->boolean ? 1 : 0;
+        }
+    }
+
+    if (!ngx_http_kefu_lr_id_valid(&ctx->path_arg)) {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                        "no such loss report");
+    }
+
+    lr->id = ctx->path_arg;
+
+    if (ngx_http_kefu_lr_id_key(r, ctx, &lr->id, &lr->key) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_kefu_lr_read(r, ctx, lr);
+}
+
+
+static ngx_int_t
+ngx_http_kefu_lr_read(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
+    ngx_http_kefu_lr_t *lr)
+{
+    ngx_int_t                   rc;
+    ngx_str_t                  *argv;
+    ngx_http_kefu_redis_cmd_t   cmd;
+
+    argv = ngx_palloc(r->pool, 2 * sizeof(ngx_str_t));
+    if (argv == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_str_set(&argv[0], "HGETALL");
+    argv[1] = lr->key;
+    cmd.argc = 2;
+    cmd.argv = argv;
+
+    rc = ngx_http_kefu_redis_send(r, &cmd, 1, ngx_http_kefu_lr_loaded, lr);
+    if (rc == NGX_OK) {
+        return NGX_DONE;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_kefu_unavailable(r);
+    }
+
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+
+static void
+ngx_http_kefu_lr_loaded(ngx_http_request_t *r, void *data, ngx_int_t rc,
+    ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
+{
+    size_t                npairs;
+    kefu_str_t           *kv;
+    ngx_http_kefu_lr_t   *lr = data;
+    ngx_http_kefu_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
+
+    if (rc != NGX_OK || n != 1
+        || ngx_http_kefu_reply_pairs(r, replies[0], 0, &kv, &npairs)
+           != NGX_OK)
+    {
+        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+        return;
+    }
+
+    if (lr->admin && r->method == NGX_HTTP_POST) {
+        if (npairs == 0
+            || kefu_lr_record_from_pairs(&lr->rec, kv, npairs) != KEFU_OK)
+        {
+            ngx_http_finalize_request(r,
+                ngx_http_kefu_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                         "no such loss report"));
+            return;
+        }
+
+        rc = ngx_http_kefu_lr_change(r, ctx, lr);
+        if (rc != NGX_DONE) {
+            ngx_http_finalize_request(r, rc);
+        }
+
+        return;
+    }
+
+    ngx_http_finalize_request(r,
+                          ngx_http_kefu_lr_send_record(r, ctx, lr, kv, npairs));
+}
+
+
+static ngx_int_t
+ngx_http_kefu_lr_change(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
+    ngx_http_kefu_lr_t *lr)
+{
+    int                         kind, reason, status, nstatus, nfrozen;
+    u_char                     *p;
+    ngx_int_t                   rc;
+    ngx_str_t                  *a;
+    const char                 *why;
+    ngx_http_kefu_main_conf_t  *kmcf;
+
+    kind = kefu_lr_kind(lr->rec.kind.data, lr->rec.kind.len);
+    reason = kefu_lr_reason(lr->rec.reason.data, lr->rec.reason.len);
+    status = kefu_lr_status(lr->rec.status.data, lr->rec.status.len);
+
+    if (kefu_lr_change_ok(kind, reason, status, lr->rec.frozen,
+                          lr->new_status, lr->new_frozen, &why)
+        != KEFU_OK)
+    {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_CONFLICT,
+                                        "invalid_transition", why);
+    }
+
+    nstatus = lr->new_status >= 0 ? lr->new_status : status;
+    nfrozen = lr->new_frozen >= 0 ? lr->new_frozen : lr->rec.frozen;
+
+    a = ngx_pcalloc(r->pool, 7 * sizeof(ngx_str_t));
+    p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (a == NULL || p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    a[0] = lr->key;
+
+    if (ngx_http_kefu_tenant_key(r, ctx, "frozen", &a[1]) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    a[2].data = lr->rec.status.data;
+    a[2].len = lr->rec.status.len;
+
+    if (lr->rec.frozen) {
+        ngx_str_set(&a[3], "1");
+
+    } else {
+        ngx_str_set(&a[3], "0");
+    }
+
+    a[4].data = (u_char *) kefu_lr_status_name(nstatus);
+    a[4].len = ngx_strlen(a[4].data);
+
+    if (nfrozen) {
+        ngx_str_set(&a[5], "1");
+
+    } else {
+        ngx_str_set(&a[5], "0");
+    }
+
+    a[6].data = p;
+    a[6].len = ngx_sprintf(p, "%T", ngx_time()) - p;
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
+
+    rc = ngx_http_kefu_redis_eval(r,
+                                  kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_LR_UPDATE],
+                                  2, 7, a, ngx_http_kefu_lr_changed, lr);
+    if (rc == NGX_OK) {
+        return NGX_DONE;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_kefu_unavailable(r);
+    }
+
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+
+static void
+ngx_http_kefu_lr_changed(ngx_http_request_t *r, void *data, ngx_int_t rc,
+    ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
+{
+    size_t                        npairs;
+    ngx_str_t                    *what;
+    kefu_str_t                   *kv;
+    ngx_http_kefu_lr_t           *lr = data;
+    ngx_http_kefu_ctx_t          *ctx;
+    ngx_http_kefu_redis_reply_t  *rep;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
+
+    if (rc != NGX_OK || n != 1 || replies[0]->type != REDIS_REPLY_ARRAY
+        || replies[0]->elements < 1
+        || replies[0]->element[0]->type != REDIS_REPLY_STRING)
+    {
+        if (rc == NGX_OK && n == 1) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "kefu: loss report update failed: \"%V\"",
+                          &replies[0]->str);
+        }
+
+        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+        return;
+    }
+
+    rep = replies[0];
+    what = &rep->element[0]->str;
+
+    if (what->len == 2 && ngx_strncmp(what->data, "ok", 2) == 0) {
+        if (ngx_http_kefu_reply_pairs(r, rep, 1, &kv, &npairs) != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        ngx_http_finalize_request(r,
+                          ngx_http_kefu_lr_send_record(r, ctx, lr, kv, npairs));
+        return;
+    }
+
+    if (what->len == 5 && ngx_strncmp(what->data, "stale", 5) == 0) {
+        ngx_http_finalize_request(r,
+            ngx_http_kefu_send_error(r, NGX_HTTP_CONFLICT, "conflict",
+                                     "the report changed meanwhile; read "
+                                     "it again and retry"));
+        return;
+    }
+
+    ngx_http_finalize_request(r,
+        ngx_http_kefu_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                 "no such loss report"));
+}
+
+
+static ngx_int_t
+ngx_http_kefu_lr_send_record(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
+    ngx_http_kefu_lr_t *lr, kefu_str_t *kv, size_t n)
+{
+    kefu_buf_t        b;
+    kefu_lr_record_t  rec;
+
+    /* the tenant is in the key; the user must be the caller */
+    if (n == 0 || kefu_lr_record_from_pairs(&rec, kv, n) != KEFU_OK
+        || (!lr->admin
+            && (rec.user.len != ctx->user.len
+                || ngx_memcmp(rec.user.data, ctx->user.data, ctx->user.len)
+                   != 0)))
+    {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                        "no such loss report");
+    }
+
+    if (lr->replay
+        && ngx_http_kefu_add_header(r, "Idempotent-Replayed", "true")
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    kefu_buf_init(&b, &ctx->alloc, 512);
+    kefu_lr_record_json(&rec, lr->admin, &b);
+    kefu_buf_adds(&b, "\n");
+
+    return ngx_http_kefu_send_json(r, NGX_HTTP_OK, &b);
+}
+
+
+static ngx_int_t
+ngx_http_kefu_lr_id_key(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
+    ngx_str_t *id, ngx_str_t *key)
+{
+    u_char  suffix[sizeof("lr:") + KEFU_LR_ID_LEN];
+
+    if (id->len != KEFU_LR_ID_LEN) {
+        return NGX_ERROR;
+    }
+
+    (void) ngx_sprintf(suffix, "lr:%V%Z", id);
+
+    return ngx_http_kefu_tenant_key(r, ctx, (char *) suffix, key);
+}
+
+
+static ngx_int_t
+ngx_http_kefu_lr_id_valid(ngx_str_t *id)
+{
+    size_t  i;
+
+    if (id->len != KEFU_LR_ID_LEN) {
+        return 0;
+    }
+
+    for (i = 0; i < id->len; i++) {
+        if (!((id->data[i] >= '0' && id->data[i] <= '9')
+              || (id->data[i] >= 'a' && id->data[i] <= 'f')))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}

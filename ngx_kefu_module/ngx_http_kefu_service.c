@@ -1,0 +1,816 @@
+/*
+ * ngx_kefu: human handoff and feedback.
+ *
+ *   POST /v1/handoff   {session_id, reason?}           -> 201 ticket
+ *   POST /v1/feedback  {session_id, turn, helpful, reason?} -> 204
+ *
+ * Both read the /v1/ask session first (the user's slot) together with
+ * what they wrote before for it (the tenant's slot), then write with one
+ * Lua script on the tenant's slot that applies only if that earlier
+ * state is still current.  Every key of a script carries the tenant's
+ * hash tag: legal in Redis Cluster.
+ */
+
+#include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_service.h"
+#include "kefu_report.h"
+#include "kefu_validate.h"
+
+
+#define NGX_HTTP_KEFU_TICKET_TTL    "604800"        /* 7 days */
+#define NGX_HTTP_KEFU_FEEDBACK_MAX  "10000"         /* trainer's stream */
+#define NGX_HTTP_KEFU_Q_MAX         200             /* as /v1/ask keeps */
+
+
+/*
+ * KEYS: open-ticket marker of this user's session, queue (sorted set),
+ * sequence, new ticket, agents stream, day hash, earlier ticket.
+ * ARGV: new ticket id, priority level, user, session id, reason, turns,
+ * now, priority name, day TTL, ticket TTL, expected marker, earlier
+ * ticket id.  A session has one waiting ticket: asking again returns it,
+ * moved up when the priority rose.  Score: level * 2^40 + sequence, so
+ * the queue is by priority, then first come first served.
+ */
+static ngx_str_t  ngx_http_kefu_handoff_lua = ngx_string(
+"#!lua\n"
+"local open = redis.call('GET', KEYS[1]) or ''\n"
+"if open ~= ARGV[11] then return {'stale'} end\n"
+"local lv = tonumber(ARGV[2])\n"
+"if ARGV[12] ~= '' and redis.call('ZSCORE', KEYS[2], ARGV[12]) then\n"
+"  local old = tonumber(redis.call('HGET', KEYS[7], 'level') or '3')\n"
+"  local seq = tonumber(redis.call('HGET', KEYS[7], 'seq') or '0')\n"
+"  if lv < old then\n"
+"    redis.call('ZADD', KEYS[2], 'XX', lv * 1099511627776 + seq,\n"
+"      ARGV[12])\n"
+"    redis.call('HSET', KEYS[7], 'priority', ARGV[8], 'level', lv)\n"
+"  else\n"
+"    lv = old\n"
+"  end\n"
+"  return {'existing', ARGV[12],\n"
+"    redis.call('ZRANK', KEYS[2], ARGV[12]) + 1, lv}\n"
+"end\n"
+"local seq = redis.call('INCR', KEYS[3])\n"
+"local sid = redis.call('XADD', KEYS[5], '*', 'ticket_id', ARGV[1],\n"
+"  'user', ARGV[3], 'session_id', ARGV[4], 'priority', ARGV[8],\n"
+"  'level', ARGV[2], 'reason', ARGV[5], 'turns', ARGV[6],\n"
+"  'created_at', ARGV[7])\n"
+"redis.call('HSET', KEYS[4], 'id', ARGV[1], 'user', ARGV[3],\n"
+"  'session_id', ARGV[4], 'priority', ARGV[8], 'level', ARGV[2],\n"
+"  'seq', seq, 'reason', ARGV[5], 'turns', ARGV[6], 'status', 'waiting',\n"
+"  'created_at', ARGV[7], 'stream_id', sid)\n"
+"redis.call('EXPIRE', KEYS[4], ARGV[10])\n"
+"redis.call('ZADD', KEYS[2], lv * 1099511627776 + seq, ARGV[1])\n"
+"redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[10])\n"
+"redis.call('HINCRBY', KEYS[6], 'handoffs', 1)\n"
+"redis.call('EXPIRE', KEYS[6], ARGV[9])\n"
+"return {'created', ARGV[1], redis.call('ZRANK', KEYS[2], ARGV[1]) + 1,\n"
+"  lv}\n");
+
+
+/*
+ * KEYS: this session's feedback hash (turn -> "verdict:YYYYMMDD"), day
+ * hash, day's unanswered set, the earlier verdict's day hash and set,
+ * trainers' feedback stream.  ARGV: turn, expected earlier value, verdict
+ * (1 helpful, 0 not), today, normalised question, day TTL, user, session
+ * id, FAQ id, reason, now.  The last verdict wins and each turn counts
+ * once: a changed verdict is taken back from the day it was counted on.
+ */
+static ngx_str_t  ngx_http_kefu_feedback_lua = ngx_string(
+"#!lua\n"
+"local cur = redis.call('HGET', KEYS[1], ARGV[1]) or ''\n"
+"if cur ~= ARGV[2] then return 'stale' end\n"
+"if cur ~= '' then\n"
+"  local old = string.sub(cur, 1, 1)\n"
+"  if old == ARGV[3] then return 'same' end\n"
+"  if redis.call('EXISTS', KEYS[4]) == 1 then\n"
+"    redis.call('HINCRBY', KEYS[4],\n"
+"      old == '1' and 'helpful' or 'unhelpful', -1)\n"
+"  end\n"
+"  if old == '0' and ARGV[5] ~= '' then\n"
+"    local s = redis.call('ZINCRBY', KEYS[5], -1, ARGV[5])\n"
+"    if tonumber(s) <= 0 then redis.call('ZREM', KEYS[5], ARGV[5]) end\n"
+"  end\n"
+"end\n"
+"redis.call('HINCRBY', KEYS[2],\n"
+"  ARGV[3] == '1' and 'helpful' or 'unhelpful', 1)\n"
+"redis.call('EXPIRE', KEYS[2], ARGV[6])\n"
+"if ARGV[3] == '0' and ARGV[5] ~= '' then\n"
+"  redis.call('ZINCRBY', KEYS[3], 1, ARGV[5])\n"
+"  redis.call('EXPIRE', KEYS[3], ARGV[6])\n"
+"end\n"
+"redis.call('HSET', KEYS[1], ARGV[1], ARGV[3] .. ':' .. ARGV[4])\n"
+"redis.call('EXPIRE', KEYS[1], ARGV[6])\n"
+"redis.call('XADD', KEYS[6], 'MAXLEN', '~', '"
+NGX_HTTP_KEFU_FEEDBACK_MAX "', '*',\n"
+"  'user', ARGV[7], 'session_id', ARGV[8], 'turn', ARGV[1],\n"
+"  'helpful', ARGV[3], 'faq_id', ARGV[9], 'question', ARGV[5],\n"
+"  'reason', ARGV[10], 'ts', ARGV[11])\n"
+"return 'ok'\n");
+
+
+typedef struct {
+    ngx_str_t               session_id;
+    ngx_str_t               session_key;
+    ngx_str_t               mark_key;       /* handoff marker, fb hash */
+    ngx_str_t               reason;
+    kefu_session_t          sess;
+    ngx_str_t               prev;           /* marker / earlier verdict */
+    int64_t                 turn;
+    ngx_uint_t              helpful;
+    ngx_uint_t              handoff;
+} ngx_http_kefu_svc_t;
+
+
+static const kefu_field_t  ngx_http_kefu_handoff_fields[] = {
+    { "session_id", KEFU_F_IDENT, 1, 1, 64 },
+    { "reason", KEFU_F_STRING, 0, 1, KEFU_REASON_MAX },
+    { NULL, 0, 0, 0, 0 }
+};
+
+
+static const kefu_field_t  ngx_http_kefu_feedback_fields[] = {
+    { "session_id", KEFU_F_IDENT, 1, 1, 64 },
+    { "turn", KEFU_F_INT, 1, 1, 1000000000 },
+    { "helpful", KEFU_F_BOOL, 1, 0, 0 },
+    { "reason", KEFU_F_STRING, 0, 1, KEFU_REASON_MAX },
+    { NULL, 0, 0, 0, 0 }
+};
+
+
+static ngx_int_t ngx_http_kefu_svc_load(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx, ngx_http_kefu_svc_t *svc);
+static void ngx_http_kefu_svc_loaded(ngx_http_request_t *r, void *data,
+    ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
+static ngx_int_t ngx_http_kefu_handoff_write(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx, ngx_http_kefu_svc_t *svc);
+static void ngx_http_kefu_handoff_done(ngx_http_request_t *r, void *data,
+    ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
+static ngx_int_t ngx_http_kefu_feedback_write(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx, ngx_http_kefu_svc_t *svc);
+static void ngx_http_kefu_feedback_done(ngx_http_request_t *r, void *data,
+    ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
+static ngx_int_t ngx_http_kefu_stale(ngx_http_request_t *r);
+static ngx_int_t ngx_http_kefu_num(ngx_http_request_t *r, int64_t v,
+    ngx_str_t *s);
+
+
+/* Registers the service flows' scripts (from init_main_conf). */
+
+char *
+ngx_http_kefu_service_init_conf(ngx_conf_t *cf,
+    ngx_http_kefu_main_conf_t *kmcf)
+{
+    if (ngx_http_kefu_report_scripts(cf, kmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_HANDOFF] =
+        ngx_http_kefu_redis_add_script(cf, &kmcf->redis,
+                                       &ngx_http_kefu_handoff_lua);
+    kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_FEEDBACK] =
+        ngx_http_kefu_redis_add_script(cf, &kmcf->redis,
+                                       &ngx_http_kefu_feedback_lua);
+
+    if (kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_HANDOFF] == NGX_ERROR
+        || kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_FEEDBACK] == NGX_ERROR)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* POST /v1/handoff */
+
+ngx_int_t
+ngx_http_kefu_handoff(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
+{
+    const kefu_json_t    *v[2];
+    ngx_http_kefu_svc_t  *svc;
+
+    if (kefu_validate(ctx->body, ngx_http_kefu_handoff_fields, v,
+                      ctx->err_buf, sizeof(ctx->err_buf))
+        != KEFU_OK)
+    {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "invalid_request", ctx->err_buf);
+    }
+
+    svc = ngx_pcalloc(r->pool, sizeof(ngx_http_kefu_svc_t));
+    if (svc == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->data = svc;
+    svc->handoff = 1;
+    svc->session_id.data = v[0]->str.data;
+    svc->session_id.len = v[0]->str.len;
+
+    if (v[1] != NULL) {
+        svc->reason.data = v[1]->str.data;
+        svc->reason.len = v[1]->str.len;
+    }
+
+    if (ngx_http_kefu_owner_key(r, ctx, "agents:open", &svc->session_id,
+                                &svc->mark_key)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_kefu_svc_load(r, ctx, svc);
+}
+
+
+/* POST /v1/feedback */
+
+ngx_int_t
+ngx_http_kefu_feedback(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
+{
+    const kefu_json_t    *v[4];
+    ngx_http_kefu_svc_t  *svc;
+
+    if (kefu_validate(ctx->body, ngx_http_kefu_feedback_fields, v,
+                      ctx->err_buf, sizeof(ctx->err_buf))
+        != KEFU_OK)
+    {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "invalid_request", ctx->err_buf);
+    }
+
+    svc = ngx_pcalloc(r->pool, sizeof(ngx_http_kefu_svc_t));
+    if (svc == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->data = svc;
+    svc->session_id.data = v[0]->str.data;
+    svc->session_id.len = v[0]->str.len;
+    svc->turn = v[1]->integer;
+    svc->helpful = v[2]->boolean ? 1 : 0;
+
+    if (v[3] != NULL) {
+        svc->reason.data = v[3]->str.data;
+        svc->reason.len = v[3]->str.len;
+    }
+
+    if (ngx_http_kefu_owner_key(r, ctx, "fb", &svc->session_id,
+                                &svc->mark_key)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_kefu_svc_load(r, ctx, svc);
+}
+
+
+/* the session and the earlier state, pipelined */
+
+static ngx_int_t
+ngx_http_kefu_svc_load(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
+    ngx_http_kefu_svc_t *svc)
+{
+    u_char                     *suffix;
+    ngx_int_t                   rc;
+    ngx_str_t                  *a;
+    ngx_http_kefu_redis_cmd_t  *cmds;
+
+    suffix = ngx_pnalloc(r->pool, sizeof("s:") + svc->session_id.len);
+    a = ngx_pcalloc(r->pool, 5 * sizeof(ngx_str_t));
+    cmds = ngx_palloc(r->pool, 2 * sizeof(ngx_http_kefu_redis_cmd_t));
+    if (suffix == NULL || a == NULL || cmds == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the session key holds the verified user: only one's own session */
+    (void) ngx_sprintf(suffix, "s:%V%Z", &svc->session_id);
+
+    if (ngx_http_kefu_user_key(r, ctx, (char *) suffix, &svc->session_key)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_str_set(&a[0], "GET");
+    a[1] = svc->session_key;
+    cmds[0].argc = 2;
+    cmds[0].argv = &a[0];
+
+    if (svc->handoff) {
+        ngx_str_set(&a[2], "GET");
+        a[3] = svc->mark_key;
+        cmds[1].argc = 2;
+
+    } else {
+        ngx_str_set(&a[2], "HGET");
+        a[3] = svc->mark_key;
+
+        if (ngx_http_kefu_num(r, svc->turn, &a[4]) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        cmds[1].argc = 3;
+    }
+
+    cmds[1].argv = &a[2];
+
+    rc = ngx_http_kefu_redis_send(r, cmds, 2, ngx_http_kefu_svc_loaded, svc);
+    if (rc == NGX_OK) {
+        return NGX_DONE;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_kefu_unavailable(r);
+    }
+
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+
+static void
+ngx_http_kefu_svc_loaded(ngx_http_request_t *r, void *data, ngx_int_t rc,
+    ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
+{
+    ngx_http_kefu_ctx_t          *ctx;
+    ngx_http_kefu_svc_t          *svc = data;
+    ngx_http_kefu_redis_reply_t  *sess, *prev;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
+
+    if (rc != NGX_OK || n != 2) {
+        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+        return;
+    }
+
+    sess = replies[0];
+    prev = replies[1];
+
+    if ((sess->type != REDIS_REPLY_STRING && sess->type != REDIS_REPLY_NIL)
+        || (prev->type != REDIS_REPLY_STRING && prev->type != REDIS_REPLY_NIL))
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "kefu: unexpected reply reading a session: \"%V\" "
+                      "\"%V\"", &sess->str, &prev->str);
+        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+        return;
+    }
+
+    if (sess->type == REDIS_REPLY_NIL
+        || kefu_session_decode(&ctx->alloc, sess->str.data, sess->str.len,
+                               &svc->sess)
+           != KEFU_OK
+        || svc->sess.turn < 1)
+    {
+        ngx_http_finalize_request(r,
+            ngx_http_kefu_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                     "no such session (or it expired)"));
+        return;
+    }
+
+    if (prev->type == REDIS_REPLY_STRING) {
+        svc->prev = prev->str;
+    }
+
+    if (svc->handoff) {
+        rc = ngx_http_kefu_handoff_write(r, ctx, svc);
+
+    } else {
+        rc = ngx_http_kefu_feedback_write(r, ctx, svc);
+    }
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_kefu_handoff_write(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
+    ngx_http_kefu_svc_t *svc)
+{
+    u_char                      day[16], suffix[sizeof("tk:") + 64];
+    ngx_int_t                   rc;
+    ngx_str_t                  *a, id, earlier;
+    kefu_buf_t                  turns;
+    kefu_prio_e                 prio;
+    const char                 *name;
+    ngx_http_kefu_main_conf_t  *kmcf;
+
+    prio = kefu_handoff_priority(ctx->tenant->kb, &svc->sess,
+                                 svc->reason.data, svc->reason.len);
+    name = kefu_prio_name(prio);
+
+    kefu_buf_init(&turns, &ctx->alloc, 512);
+    kefu_handoff_turns_json(&svc->sess, KEFU_SESSION_MAX_TURNS, &turns);
+
+    a = ngx_pcalloc(r->pool, 19 * sizeof(ngx_str_t));
+    if (a == NULL || turns.failed) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_kefu_random_id(r, 16, &id) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* a marker that is not a ticket id counts as no earlier ticket */
+    earlier = svc->prev;
+
+    if (!kefu_is_ident(earlier.data, earlier.len, 64)) {
+        earlier.len = 0;
+    }
+
+    ngx_http_kefu_day(ngx_time(), day);
+
+    a[0] = svc->mark_key;
+
+    (void) ngx_sprintf(suffix, "tk:%V%Z", &id);
+
+    if (ngx_http_kefu_tenant_key(r, ctx, "agents:q", &a[1]) != NGX_OK
+        || ngx_http_kefu_tenant_key(r, ctx, "agents:seq", &a[2]) != NGX_OK
+        || ngx_http_kefu_tenant_key(r, ctx, (char *) suffix, &a[3])
+           != NGX_OK
+        || ngx_http_kefu_tenant_key(r, ctx, "agents", &a[4]) != NGX_OK
+        || ngx_http_kefu_tenant_key(r, ctx, (char *) day, &a[5]) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (earlier.len) {
+        (void) ngx_sprintf(suffix, "tk:%V%Z", &earlier);
+
+        if (ngx_http_kefu_tenant_key(r, ctx, (char *) suffix, &a[6])
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+    } else {
+        a[6] = a[3];
+    }
+
+    a[7] = id;
+
+    if (ngx_http_kefu_num(r, prio, &a[8]) != NGX_OK
+        || ngx_http_kefu_num(r, ngx_time(), &a[13]) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    a[9] = ctx->user;
+    a[10] = svc->session_id;
+    a[11] = svc->reason;
+    a[12].data = turns.data;
+    a[12].len = turns.len;
+    a[14].data = (u_char *) name;
+    a[14].len = ngx_strlen(name);
+    ngx_str_set(&a[15], NGX_HTTP_KEFU_DAY_TTL);
+    ngx_str_set(&a[16], NGX_HTTP_KEFU_TICKET_TTL);
+    a[17] = svc->prev;
+    a[18] = earlier;
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
+
+    rc = ngx_http_kefu_redis_eval(r,
+                                  kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_HANDOFF],
+                                  7, 19, a, ngx_http_kefu_handoff_done, svc);
+    if (rc == NGX_OK) {
+        return NGX_DONE;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_kefu_unavailable(r);
+    }
+
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+
+static void
+ngx_http_kefu_handoff_done(ngx_http_request_t *r, void *data, ngx_int_t rc,
+    ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
+{
+    kefu_buf_t                    b;
+    ngx_str_t                    *what;
+    ngx_uint_t                    created;
+    ngx_http_kefu_ctx_t          *ctx;
+    ngx_http_kefu_svc_t          *svc = data;
+    ngx_http_kefu_redis_reply_t  *rep;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
+
+    if (rc != NGX_OK || n != 1) {
+        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+        return;
+    }
+
+    rep = replies[0];
+
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1
+        || rep->element[0]->type != REDIS_REPLY_STRING)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "kefu: handoff script failed: \"%V\"", &rep->str);
+        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+        return;
+    }
+
+    what = &rep->element[0]->str;
+
+    if (what->len == 5 && ngx_strncmp(what->data, "stale", 5) == 0) {
+        ngx_http_finalize_request(r, ngx_http_kefu_stale(r));
+        return;
+    }
+
+    if (rep->elements != 4 || rep->element[1]->type != REDIS_REPLY_STRING
+        || rep->element[2]->type != REDIS_REPLY_INTEGER
+        || rep->element[3]->type != REDIS_REPLY_INTEGER
+        || rep->element[3]->integer < KEFU_PRIO_URGENT
+        || rep->element[3]->integer > KEFU_PRIO_NORMAL)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "kefu: unexpected handoff script reply");
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    created = what->len == 7 && ngx_strncmp(what->data, "created", 7) == 0;
+
+    kefu_buf_init(&b, &ctx->alloc, 256);
+    kefu_buf_adds(&b, "{\"ticket_id\":");
+    kefu_buf_add_json_str(&b, rep->element[1]->str.data,
+                          rep->element[1]->str.len);
+    kefu_buf_addf(&b, ",\"position\":%lld,\"priority\":\"%s\","
+                  "\"status\":\"waiting\",\"existing\":%s,\"session_id\":",
+                  rep->element[2]->integer,
+                  kefu_prio_name((kefu_prio_e) rep->element[3]->integer),
+                  created ? "false" : "true");
+    kefu_buf_add_json_str(&b, svc->session_id.data, svc->session_id.len);
+    kefu_buf_adds(&b, "}\n");
+
+    ngx_http_finalize_request(r,
+        ngx_http_kefu_send_json(r, created ? NGX_HTTP_CREATED : NGX_HTTP_OK,
+                                &b));
+}
+
+
+static ngx_int_t
+ngx_http_kefu_feedback_write(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
+    ngx_http_kefu_svc_t *svc)
+{
+    u_char                     *norm, today[16], prev[16];
+    long                        nlen;
+    ngx_int_t                   rc;
+    ngx_str_t                  *a;
+    const kefu_turn_t          *turn;
+    ngx_http_kefu_main_conf_t  *kmcf;
+
+    if (svc->turn > svc->sess.turn) {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                        "no such turn in this session");
+    }
+
+    a = ngx_pcalloc(r->pool, 17 * sizeof(ngx_str_t));
+    if (a == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the question as /v1/ask counts it among the unanswered; a turn the
+     * session no longer keeps is counted without its text */
+    turn = kefu_session_turn(&svc->sess, svc->turn);
+
+    if (turn != NULL && turn->q.len) {
+        norm = ngx_pnalloc(r->pool, turn->q.len + 1);
+        if (norm == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        nlen = kefu_text_normalize(turn->q.data, turn->q.len, norm);
+
+        if (nlen > 0) {
+            a[10].data = norm;
+            a[10].len = ngx_min((size_t) nlen, NGX_HTTP_KEFU_Q_MAX);
+        }
+
+        a[14].data = turn->faq.data;
+        a[14].len = turn->faq.len;
+    }
+
+    ngx_http_kefu_day(ngx_time(), today);
+
+    /* an earlier verdict is "1:YYYYMMDD" or "0:YYYYMMDD" */
+    if (svc->prev.len == 10 && svc->prev.data[1] == ':'
+        && ngx_atoi(svc->prev.data + 2, 8) != NGX_ERROR)
+    {
+        (void) ngx_sprintf(prev, "d:%*s%Z", (size_t) 8, svc->prev.data + 2);
+
+    } else {
+        svc->prev.len = 0;
+        ngx_memcpy(prev, today, sizeof(today));
+    }
+
+    a[0] = svc->mark_key;
+
+    if (ngx_http_kefu_day_key(r, ctx, today + 2, "", &a[1]) != NGX_OK
+        || ngx_http_kefu_day_key(r, ctx, today + 2, ":u", &a[2]) != NGX_OK
+        || ngx_http_kefu_day_key(r, ctx, prev + 2, "", &a[3]) != NGX_OK
+        || ngx_http_kefu_day_key(r, ctx, prev + 2, ":u", &a[4]) != NGX_OK
+        || ngx_http_kefu_tenant_key(r, ctx, "feedback", &a[5]) != NGX_OK
+        || ngx_http_kefu_num(r, svc->turn, &a[6]) != NGX_OK
+        || ngx_http_kefu_num(r, ngx_time(), &a[16]) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    a[7] = svc->prev;
+
+    if (svc->helpful) {
+        ngx_str_set(&a[8], "1");
+
+    } else {
+        ngx_str_set(&a[8], "0");
+    }
+
+    a[9].data = today + 2;
+    a[9].len = 8;
+    ngx_str_set(&a[11], NGX_HTTP_KEFU_DAY_TTL);
+    a[12] = ctx->user;
+    a[13] = svc->session_id;
+    a[15] = svc->reason;
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
+
+    rc = ngx_http_kefu_redis_eval(r,
+                                  kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_FEEDBACK],
+                                  6, 17, a, ngx_http_kefu_feedback_done, svc);
+    if (rc == NGX_OK) {
+        return NGX_DONE;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_kefu_unavailable(r);
+    }
+
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+
+static void
+ngx_http_kefu_feedback_done(ngx_http_request_t *r, void *data, ngx_int_t rc,
+    ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
+{
+    ngx_http_kefu_redis_reply_t  *rep;
+
+    if (rc != NGX_OK || n != 1) {
+        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+        return;
+    }
+
+    rep = replies[0];
+
+    if (rep->type != REDIS_REPLY_STRING && rep->type != REDIS_REPLY_STATUS) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "kefu: feedback script failed: \"%V\"", &rep->str);
+        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+        return;
+    }
+
+    if (rep->str.len == 5 && ngx_strncmp(rep->str.data, "stale", 5) == 0) {
+        ngx_http_finalize_request(r, ngx_http_kefu_stale(r));
+        return;
+    }
+
+    ngx_http_finalize_request(r, ngx_http_kefu_send_no_content(r));
+}
+
+
+static ngx_int_t
+ngx_http_kefu_stale(ngx_http_request_t *r)
+{
+    return ngx_http_kefu_send_error(r, NGX_HTTP_CONFLICT, "conflict",
+                                    "a concurrent request for this session "
+                                    "won; retry");
+}
+
+
+static ngx_int_t
+ngx_http_kefu_num(ngx_http_request_t *r, int64_t v, ngx_str_t *s)
+{
+    s->data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+    if (s->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    s->len = ngx_sprintf(s->data, "%L", v) - s->data;
+
+    return NGX_OK;
+}
+
+
+/* helpers shared by the service flows */
+
+ngx_int_t
+ngx_http_kefu_owner_key(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
+    const char *what, ngx_str_t *rest, ngx_str_t *key)
+{
+    size_t  len;
+    u_char  *p;
+
+    len = sizeof("kefu:{}:::") - 1 + ctx->tenant->name.len + ngx_strlen(what)
+          + NGX_SIZE_T_LEN + ctx->user.len + (rest ? rest->len + 1 : 0);
+
+    key->data = ngx_pnalloc(r->pool, len);
+    if (key->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(key->data, "kefu:{%V}:%s:%uz:%V", &ctx->tenant->name,
+                    what, ctx->user.len, &ctx->user);
+
+    if (rest != NULL) {
+        p = ngx_sprintf(p, ":%V", rest);
+    }
+
+    key->len = p - key->data;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_kefu_day_key(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
+    const u_char *day8, const char *suffix, ngx_str_t *key)
+{
+    u_char  buf[32];
+
+    if (ngx_strlen(suffix) > 8) {
+        return NGX_ERROR;
+    }
+
+    (void) ngx_sprintf(buf, "d:%*s%s%Z", (size_t) 8, day8, suffix);
+
+    return ngx_http_kefu_tenant_key(r, ctx, (char *) buf, key);
+}
+
+
+ngx_int_t
+ngx_http_kefu_reply_pairs(ngx_http_request_t *r,
+    ngx_http_kefu_redis_reply_t *rep, size_t skip, kefu_str_t **kv,
+    size_t *n)
+{
+    size_t       i, m;
+    kefu_str_t  *out;
+
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < skip
+        || (rep->elements - skip) % 2)
+    {
+        return NGX_ERROR;
+    }
+
+    m = rep->elements - skip;
+
+    out = ngx_palloc(r->pool, (m + 1) * sizeof(kefu_str_t));
+    if (out == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < m; i++) {
+        if (rep->element[skip + i]->type != REDIS_REPLY_STRING) {
+            return NGX_ERROR;
+        }
+
+        out[i].data = rep->element[skip + i]->str.data;
+        out[i].len = rep->element[skip + i]->str.len;
+    }
+
+    *kv = out;
+    *n = m / 2;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_kefu_send_no_content(ngx_http_request_t *r)
+{
+    if (ngx_http_kefu_add_header(r, "Cache-Control", "no-store") != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.status = NGX_HTTP_NO_CONTENT;
+    r->headers_out.content_length_n = 0;
+    r->header_only = 1;
+
+    return ngx_http_send_header(r);
+}
+
+
+ngx_int_t
+ngx_http_kefu_unavailable(ngx_http_request_t *r)
+{
+    return ngx_http_kefu_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                    "redis_unavailable",
+                                    "the store did not confirm in time; "
+                                    "retry");
+}

@@ -1,0 +1,50 @@
+/*
+ * ngx_kefu: shared by the service flows (loss reports, handoff, feedback,
+ * statistics): their Lua scripts and a few helpers.
+ */
+
+#ifndef NGX_HTTP_KEFU_SERVICE_H
+#define NGX_HTTP_KEFU_SERVICE_H
+
+#include "ngx_http_kefu_module.h"
+
+
+/* indexes into ngx_http_kefu_main_conf_t.scripts */
+#define NGX_HTTP_KEFU_SCRIPT_LR_CREATE   0
+#define NGX_HTTP_KEFU_SCRIPT_LR_UPDATE   1
+#define NGX_HTTP_KEFU_SCRIPT_HANDOFF     2
+#define NGX_HTTP_KEFU_SCRIPT_FEEDBACK    3
+
+/* the per-day statistics live as long as /v1/ask keeps them */
+#define NGX_HTTP_KEFU_DAY_TTL            "7776000"      /* 90 days */
+
+
+ngx_int_t ngx_http_kefu_report_scripts(ngx_conf_t *cf,
+    ngx_http_kefu_main_conf_t *kmcf);
+
+/*
+ * A tenant-slot key of one user's object: "kefu:{tenant}:what:LEN:user"
+ * and ":rest" when rest is not NULL.  The length prefix keeps users and
+ * rests that contain ':' apart.
+ */
+ngx_int_t ngx_http_kefu_owner_key(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx, const char *what, ngx_str_t *rest,
+    ngx_str_t *key);
+
+/* "kefu:{tenant}:d:YYYYMMDD" plus suffix (may be "") for a day */
+ngx_int_t ngx_http_kefu_day_key(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx, const u_char *day8, const char *suffix,
+    ngx_str_t *key);
+
+/* HGETALL's reply as 2n kefu strings; n is 0 for an empty hash.
+ * NGX_ERROR when the reply is not a flat array of strings. */
+ngx_int_t ngx_http_kefu_reply_pairs(ngx_http_request_t *r,
+    ngx_http_kefu_redis_reply_t *rep, size_t skip, kefu_str_t **kv,
+    size_t *n);
+
+ngx_int_t ngx_http_kefu_send_no_content(ngx_http_request_t *r);
+
+/* the 503 of the service flows */
+ngx_int_t ngx_http_kefu_unavailable(ngx_http_request_t *r);
+
+#endif /* NGX_HTTP_KEFU_SERVICE_H */

@@ -1,0 +1,391 @@
+/*
+ * ngx_kefu: GET /v1/admin/stats?days=1..90&top=1..50 (admin token).
+ *
+ * One pipelined round trip: the day's counter hash for every day of the
+ * period, then the period's top questions and top unanswered questions,
+ * summed by ZUNIONSTORE into temporary keys of the tenant (same slot,
+ * expiring, deleted at the end of the same pipeline).  The tenant comes
+ * from the token: an admin sees only his own tenant.
+ */
+
+#include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_service.h"
+#include "kefu_stats.h"
+
+
+#define NGX_HTTP_KEFU_STATS_DAYS      7
+#define NGX_HTTP_KEFU_STATS_MAX_DAYS  90
+#define NGX_HTTP_KEFU_STATS_TOP       10
+#define NGX_HTTP_KEFU_STATS_MAX_TOP   50
+
+
+typedef struct {
+    ngx_uint_t              days;
+    ngx_uint_t              top;
+    time_t                  now;
+} ngx_http_kefu_stats_t;
+
+
+static ngx_int_t ngx_http_kefu_stats_arg(ngx_http_request_t *r,
+    const char *name, ngx_uint_t def, ngx_uint_t max, ngx_uint_t *out);
+static void ngx_http_kefu_stats_done(ngx_http_request_t *r, void *data,
+    ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
+static ngx_int_t ngx_http_kefu_stats_top(ngx_http_kefu_ctx_t *ctx,
+    ngx_http_kefu_redis_reply_t *rep, ngx_uint_t faqs, kefu_buf_t *b);
+
+
+ngx_int_t
+ngx_http_kefu_admin_stats(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
+{
+    char                        day[16];
+    ngx_int_t                   rc;
+    ngx_str_t                  *a, rnd, tmp[2];
+    ngx_uint_t                  i, d, k, ncmd, nargs;
+    ngx_http_kefu_stats_t      *st;
+    ngx_http_kefu_redis_cmd_t  *cmds;
+
+    st = ngx_pcalloc(r->pool, sizeof(ngx_http_kefu_stats_t));
+    if (st == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->data = st;
+
+    if (ngx_http_kefu_stats_arg(r, "days", NGX_HTTP_KEFU_STATS_DAYS,
+                                NGX_HTTP_KEFU_STATS_MAX_DAYS, &st->days)
+        != NGX_OK)
+    {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "invalid_request",
+                                        "days must be 1 to 90");
+    }
+
+    if (ngx_http_kefu_stats_arg(r, "top", NGX_HTTP_KEFU_STATS_TOP,
+                                NGX_HTTP_KEFU_STATS_MAX_TOP, &st->top)
+        != NGX_OK)
+    {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "invalid_request",
+                                        "top must be 1 to 50");
+    }
+
+    st->now = ngx_time();
+
+    if (ngx_http_kefu_random_id(r, 8, &rnd) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* days x HGETALL; 2 x (ZUNIONSTORE, EXPIRE, ZREVRANGE); DEL */
+    ncmd = st->days + 7;
+    nargs = 2 * st->days + 2 * ((3 + st->days) + 3 + 5) + 3;
+
+    cmds = ngx_palloc(r->pool, ncmd * sizeof(ngx_http_kefu_redis_cmd_t));
+    a = ngx_pcalloc(r->pool, nargs * sizeof(ngx_str_t));
+    if (cmds == NULL || a == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    k = 0;
+    ncmd = 0;
+
+    /* the day hashes, oldest first */
+    for (d = 0; d < st->days; d++) {
+        kefu_stats_day(st->now, (int) (st->days - 1 - d), day);
+
+        ngx_str_set(&a[k], "HGETALL");
+
+        if (ngx_http_kefu_day_key(r, ctx, (u_char *) day, "", &a[k + 1])
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        cmds[ncmd].argc = 2;
+        cmds[ncmd++].argv = &a[k];
+        k += 2;
+    }
+
+    /* i = 0: FAQ hits (":q"), i = 1: unanswered questions (":u") */
+    for (i = 0; i < 2; i++) {
+        /* kefu:{t}:tmp:stats:RANDOM:q, in the tenant's slot */
+        tmp[i].data = ngx_pnalloc(r->pool, ctx->tenant->name.len + 64);
+        if (tmp[i].data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        tmp[i].len = ngx_sprintf(tmp[i].data, "kefu:{%V}:tmp:stats:%V:%c",
+                                 &ctx->tenant->name, &rnd, i ? 'u' : 'q')
+                     - tmp[i].data;
+
+        ngx_str_set(&a[k], "ZUNIONSTORE");
+        a[k + 1] = tmp[i];
+        a[k + 2].data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+        if (a[k + 2].data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        a[k + 2].len = ngx_sprintf(a[k + 2].data, "%ui", st->days)
+                       - a[k + 2].data;
+
+        cmds[ncmd].argc = 3 + st->days;
+        cmds[ncmd++].argv = &a[k];
+        k += 3;
+
+        for (d = 0; d < st->days; d++) {
+            kefu_stats_day(st->now, (int) (st->days - 1 - d), day);
+
+            if (ngx_http_kefu_day_key(r, ctx, (u_char *) day,
+                                      i ? ":u" : ":q", &a[k++])
+                != NGX_OK)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+        }
+
+        /* should the connection die before the DEL, nothing stays long */
+        ngx_str_set(&a[k], "EXPIRE");
+        a[k + 1] = tmp[i];
+        ngx_str_set(&a[k + 2], "60");
+        cmds[ncmd].argc = 3;
+        cmds[ncmd++].argv = &a[k];
+        k += 3;
+
+        ngx_str_set(&a[k], "ZREVRANGE");
+        a[k + 1] = tmp[i];
+        ngx_str_set(&a[k + 2], "0");
+        a[k + 3].data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+        if (a[k + 3].data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        a[k + 3].len = ngx_sprintf(a[k + 3].data, "%ui", st->top - 1)
+                       - a[k + 3].data;
+        ngx_str_set(&a[k + 4], "WITHSCORES");
+        cmds[ncmd].argc = 5;
+        cmds[ncmd++].argv = &a[k];
+        k += 5;
+    }
+
+    ngx_str_set(&a[k], "DEL");
+    a[k + 1] = tmp[0];
+    a[k + 2] = tmp[1];
+    cmds[ncmd].argc = 3;
+    cmds[ncmd++].argv = &a[k];
+
+    rc = ngx_http_kefu_redis_send(r, cmds, ncmd, ngx_http_kefu_stats_done,
+                                  st);
+    if (rc == NGX_OK) {
+        return NGX_DONE;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_kefu_unavailable(r);
+    }
+
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+
+/* ?name=N: absent gives def, else 1..max */
+
+static ngx_int_t
+ngx_http_kefu_stats_arg(ngx_http_request_t *r, const char *name,
+    ngx_uint_t def, ngx_uint_t max, ngx_uint_t *out)
+{
+    ngx_int_t  n;
+    ngx_str_t  v;
+
+    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &v) != NGX_OK) {
+        *out = def;
+        return NGX_OK;
+    }
+
+    n = ngx_atoi(v.data, v.len);
+    if (n == NGX_ERROR || n < 1 || (ngx_uint_t) n > max) {
+        return NGX_ERROR;
+    }
+
+    *out = n;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_kefu_stats_done(ngx_http_request_t *r, void *data, ngx_int_t rc,
+    ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
+{
+    char                          day[16], first[16];
+    size_t                        j;
+    ngx_uint_t                    d;
+    kefu_buf_t                    b;
+    kefu_stats_t                  total, *days;
+    ngx_http_kefu_ctx_t          *ctx;
+    ngx_http_kefu_stats_t        *st = data;
+    ngx_http_kefu_redis_reply_t  *rep;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
+
+    if (rc != NGX_OK || n != st->days + 7) {
+        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+        return;
+    }
+
+    days = ngx_pcalloc(r->pool, st->days * sizeof(kefu_stats_t));
+    if (days == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ngx_memzero(&total, sizeof(kefu_stats_t));
+
+    for (d = 0; d < n; d++) {
+        if (replies[d]->type == REDIS_REPLY_ERROR) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "kefu: stats command %ui failed: \"%V\"", d,
+                          &replies[d]->str);
+            ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+            return;
+        }
+    }
+
+    for (d = 0; d < st->days; d++) {
+        rep = replies[d];
+
+        if (rep->type != REDIS_REPLY_ARRAY) {
+            continue;
+        }
+
+        for (j = 0; j + 1 < rep->elements; j += 2) {
+            if (rep->element[j]->type != REDIS_REPLY_STRING
+                || rep->element[j + 1]->type != REDIS_REPLY_STRING)
+            {
+                continue;
+            }
+
+            /* fields of other features are not counters of ours */
+            (void) kefu_stats_set(&days[d], rep->element[j]->str.data,
+                                  rep->element[j]->str.len,
+                                  rep->element[j + 1]->str.data,
+                                  rep->element[j + 1]->str.len);
+        }
+
+        kefu_stats_add(&total, &days[d]);
+    }
+
+    kefu_stats_day(st->now, (int) (st->days - 1), first);
+    kefu_stats_day(st->now, 0, day);
+
+    kefu_buf_init(&b, &ctx->alloc, 1024 + 256 * st->days);
+
+    kefu_buf_adds(&b, "{\"tenant\":");
+    kefu_buf_add_json_str(&b, ctx->tenant->name.data, ctx->tenant->name.len);
+    kefu_buf_addf(&b, ",\"days\":%u,\"from\":\"%.4s-%.2s-%.2s\","
+                  "\"to\":\"%.4s-%.2s-%.2s\",\"total\":",
+                  (unsigned) st->days, first, first + 4, first + 6, day,
+                  day + 4, day + 6);
+    kefu_stats_json(&total, NULL, &b);
+    kefu_buf_adds(&b, ",\"daily\":[");
+
+    for (d = 0; d < st->days; d++) {
+        kefu_stats_day(st->now, (int) (st->days - 1 - d), day);
+
+        if (d) {
+            kefu_buf_adds(&b, ",");
+        }
+
+        kefu_stats_json(&days[d], day, &b);
+    }
+
+    /* replies: days, ZUNIONSTORE, EXPIRE, ZREVRANGE (q), the same (u) */
+    kefu_buf_adds(&b, "],\"top_questions\":");
+
+    if (ngx_http_kefu_stats_top(ctx, replies[st->days + 2], 1, &b)
+        != NGX_OK)
+    {
+        goto bad;
+    }
+
+    kefu_buf_adds(&b, ",\"top_unanswered\":");
+
+    if (ngx_http_kefu_stats_top(ctx, replies[st->days + 5], 0, &b)
+        != NGX_OK)
+    {
+        goto bad;
+    }
+
+    kefu_buf_adds(&b, "}\n");
+
+    ngx_http_finalize_request(r, ngx_http_kefu_send_json(r, NGX_HTTP_OK,
+                                                         &b));
+    return;
+
+bad:
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "kefu: unexpected ZREVRANGE reply for stats");
+    ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+}
+
+
+/* [{"faq_id","question","count"}] or [{"question","count"}] */
+
+static ngx_int_t
+ngx_http_kefu_stats_top(ngx_http_kefu_ctx_t *ctx,
+    ngx_http_kefu_redis_reply_t *rep, ngx_uint_t faqs, kefu_buf_t *b)
+{
+    long                          faq;
+    size_t                        j;
+    ngx_int_t                     count;
+    const kefu_kb_t              *kb;
+    ngx_http_kefu_redis_reply_t  *m, *s;
+
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements % 2) {
+        return NGX_ERROR;
+    }
+
+    kb = ctx->tenant->kb;
+
+    kefu_buf_adds(b, "[");
+
+    for (j = 0; j < rep->elements; j += 2) {
+        m = rep->element[j];
+        s = rep->element[j + 1];
+
+        if (m->type != REDIS_REPLY_STRING || s->type != REDIS_REPLY_STRING) {
+            return NGX_ERROR;
+        }
+
+        /* scores are whole numbers ("3"); anything else reads 0 */
+        count = ngx_atoi(s->str.data, s->str.len);
+        if (count == NGX_ERROR) {
+            count = 0;
+        }
+
+        kefu_buf_adds(b, j ? ",{" : "{");
+
+        if (faqs) {
+            kefu_buf_adds(b, "\"faq_id\":");
+            kefu_buf_add_json_str(b, m->str.data, m->str.len);
+
+            /* the question as the current KB words it, if still there */
+            faq = kefu_kb_find(kb, m->str.data, m->str.len);
+
+            if (faq >= 0) {
+                kefu_buf_adds(b, ",\"question\":");
+                kefu_buf_add_json_str(b, kb->faqs[faq].question.data,
+                                      kb->faqs[faq].question.len);
+            }
+
+        } else {
+            kefu_buf_adds(b, "\"question\":");
+            kefu_buf_add_json_str(b, m->str.data, m->str.len);
+        }
+
+        kefu_buf_addf(b, ",\"count\":%ld}", (long) count);
+    }
+
+    kefu_buf_adds(b, "]");
+
+    return NGX_OK;
+}
