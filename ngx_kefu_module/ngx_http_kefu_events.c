@@ -259,17 +259,7 @@ ngx_http_kefu_events(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 
     rc = ngx_http_kefu_redis_eval(r, kmcf->events_scripts[0], 2, argc, a,
                                   ngx_http_kefu_events_saved, es);
-    if (rc == NGX_OK) {
-        return NGX_DONE;
-    }
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_kefu_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                        "redis_unavailable",
-                                        "trail store unavailable, retry");
-    }
-
-    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    return ngx_http_kefu_redis_started(r, rc);
 }
 
 
@@ -293,9 +283,7 @@ ngx_http_kefu_events_saved(ngx_http_request_t *r, void *data, ngx_int_t rc,
         }
 
         ngx_http_finalize_request(r,
-            ngx_http_kefu_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                     "redis_unavailable",
-                                     "trail store unavailable, retry"));
+            ngx_http_kefu_unavailable(r));
         return;
     }
 

@@ -685,3 +685,32 @@ ngx_http_kefu_random_id(ngx_http_request_t *r, size_t n, ngx_str_t *id)
 
     return NGX_OK;
 }
+
+
+/* Redis is down, full or did not confirm in time: 503 + Retry-After. */
+
+ngx_int_t
+ngx_http_kefu_unavailable(ngx_http_request_t *r)
+{
+    return ngx_http_kefu_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                    "redis_unavailable",
+                                    "the store did not answer in time; "
+                                    "retry");
+}
+
+
+/* What an endpoint returns after queueing its Redis work. */
+
+ngx_int_t
+ngx_http_kefu_redis_started(ngx_http_request_t *r, ngx_int_t rc)
+{
+    if (rc == NGX_OK) {
+        return NGX_DONE;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_kefu_unavailable(r);
+    }
+
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+}

@@ -270,15 +270,7 @@ ngx_http_kefu_loss_report_create(ngx_http_request_t *r,
     rc = ngx_http_kefu_redis_eval(r,
                                   kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_LR_CREATE],
                                   6, 19, a, ngx_http_kefu_lr_created, lr);
-    if (rc == NGX_OK) {
-        return NGX_DONE;
-    }
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_kefu_unavailable(r);
-    }
-
-    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    return ngx_http_kefu_redis_started(r, rc);
 }
 
 
@@ -576,15 +568,7 @@ ngx_http_kefu_lr_read(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     cmd.argv = argv;
 
     rc = ngx_http_kefu_redis_send(r, &cmd, 1, ngx_http_kefu_lr_loaded, lr);
-    if (rc == NGX_OK) {
-        return NGX_DONE;
-    }
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_kefu_unavailable(r);
-    }
-
-    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    return ngx_http_kefu_redis_started(r, rc);
 }
 
 
@@ -696,15 +680,7 @@ ngx_http_kefu_lr_change(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     rc = ngx_http_kefu_redis_eval(r,
                                   kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_LR_UPDATE],
                                   2, 7, a, ngx_http_kefu_lr_changed, lr);
-    if (rc == NGX_OK) {
-        return NGX_DONE;
-    }
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_kefu_unavailable(r);
-    }
-
-    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    return ngx_http_kefu_redis_started(r, rc);
 }
 
 

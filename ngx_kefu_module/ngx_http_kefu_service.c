@@ -317,15 +317,7 @@ ngx_http_kefu_svc_load(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     cmds[1].argv = &a[2];
 
     rc = ngx_http_kefu_redis_send(r, cmds, 2, ngx_http_kefu_svc_loaded, svc);
-    if (rc == NGX_OK) {
-        return NGX_DONE;
-    }
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_kefu_unavailable(r);
-    }
-
-    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    return ngx_http_kefu_redis_started(r, rc);
 }
 
 
@@ -475,15 +467,7 @@ ngx_http_kefu_handoff_write(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     rc = ngx_http_kefu_redis_eval(r,
                                   kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_HANDOFF],
                                   7, 19, a, ngx_http_kefu_handoff_done, svc);
-    if (rc == NGX_OK) {
-        return NGX_DONE;
-    }
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_kefu_unavailable(r);
-    }
-
-    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    return ngx_http_kefu_redis_started(r, rc);
 }
 
 
@@ -644,15 +628,7 @@ ngx_http_kefu_feedback_write(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     rc = ngx_http_kefu_redis_eval(r,
                                   kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_FEEDBACK],
                                   6, 17, a, ngx_http_kefu_feedback_done, svc);
-    if (rc == NGX_OK) {
-        return NGX_DONE;
-    }
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_kefu_unavailable(r);
-    }
-
-    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    return ngx_http_kefu_redis_started(r, rc);
 }
 
 
@@ -805,12 +781,3 @@ ngx_http_kefu_send_no_content(ngx_http_request_t *r)
     return ngx_http_send_header(r);
 }
 
-
-ngx_int_t
-ngx_http_kefu_unavailable(ngx_http_request_t *r)
-{
-    return ngx_http_kefu_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                    "redis_unavailable",
-                                    "the store did not confirm in time; "
-                                    "retry");
-}

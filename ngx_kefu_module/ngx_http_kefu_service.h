@@ -45,6 +45,5 @@ ngx_int_t ngx_http_kefu_reply_pairs(ngx_http_request_t *r,
 ngx_int_t ngx_http_kefu_send_no_content(ngx_http_request_t *r);
 
 /* the 503 of the service flows */
-ngx_int_t ngx_http_kefu_unavailable(ngx_http_request_t *r);
 
 #endif /* NGX_HTTP_KEFU_SERVICE_H */

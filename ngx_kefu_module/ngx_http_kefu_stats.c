@@ -174,15 +174,7 @@ ngx_http_kefu_admin_stats(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 
     rc = ngx_http_kefu_redis_send(r, cmds, ncmd, ngx_http_kefu_stats_done,
                                   st);
-    if (rc == NGX_OK) {
-        return NGX_DONE;
-    }
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_kefu_unavailable(r);
-    }
-
-    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    return ngx_http_kefu_redis_started(r, rc);
 }
 
 

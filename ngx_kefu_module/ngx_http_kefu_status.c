@@ -58,17 +58,7 @@ ngx_http_kefu_whoami(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 
     rc = ngx_http_kefu_redis_send(r, &cmd, 1, ngx_http_kefu_whoami_done,
                                   NULL);
-    if (rc == NGX_OK) {
-        return NGX_DONE;
-    }
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_kefu_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                        "redis_unavailable",
-                                        "session store unavailable, retry");
-    }
-
-    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    return ngx_http_kefu_redis_started(r, rc);
 }
 
 
@@ -84,9 +74,7 @@ ngx_http_kefu_whoami_done(ngx_http_request_t *r, void *data, ngx_int_t rc,
 
     if (rc != NGX_OK || n != 1 || replies[0]->type != REDIS_REPLY_INTEGER) {
         ngx_http_finalize_request(r,
-            ngx_http_kefu_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                     "redis_unavailable",
-                                     "session store unavailable, retry"));
+            ngx_http_kefu_unavailable(r));
         return;
     }
 
