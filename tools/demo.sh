@@ -122,6 +122,19 @@ The trainer's console (admin token):
   curl -s -H "Authorization: Bearer \$ADMIN" -H 'Content-Type: application/json' \\
        -d '{"question":"花呗怎么还款","k":3}' http://127.0.0.1:$http_port/kefu/v1/admin/search
 EOF
+    cat <<EOF
+
+一键挂失 (idempotent: repeat it with the same key and get the same report):
+  curl -s -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
+       -H 'Idempotency-Key: demo-lost-phone-1' \\
+       -d '{"kind":"phone","reason":"stolen","police_report":true}' http://127.0.0.1:$http_port/kefu/v1/loss-reports
+Hand the dialogue to a human agent, and the trainer's statistics:
+  curl -s -H "Authorization: Bearer \$TOKEN" -H 'Content-Type: application/json' \\
+       -d '{"session_id":"demo-1"}' http://127.0.0.1:$http_port/kefu/v1/handoff
+  curl -s -H "Authorization: Bearer \$ADMIN" 'http://127.0.0.1:$http_port/kefu/v1/admin/stats?days=7'
+Prometheus metrics (loopback only):
+  curl -s http://127.0.0.1:$http_port/metrics | head -30
+EOF
     if [ -f "$top/demo/examples.sh" ]; then
         # shellcheck disable=SC1091
         . "$top/demo/examples.sh"
