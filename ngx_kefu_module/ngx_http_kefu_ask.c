@@ -483,10 +483,8 @@ static ngx_int_t
 ngx_http_kefu_ask_reply(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     ngx_http_kefu_ask_t *ask)
 {
-    size_t             i, na;
-    unsigned           bit;
+    size_t             i;
     kefu_buf_t         b;
-    const char        *name;
     const kefu_kb_t   *kb;
     kefu_ask_out_t    *out;
     const kefu_faq_t  *faq;
@@ -561,20 +559,7 @@ ngx_http_kefu_ask_reply(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
 
     kefu_buf_adds(&b, "],\"actions\":[");
 
-    na = 0;
-
-    for (bit = KEFU_ACT_LOSS_REPORT; bit <= KEFU_ACT_HANDOFF; bit <<= 1) {
-        if (!(out->actions & bit)) {
-            continue;
-        }
-
-        name = kefu_kb_action_name(bit);
-
-        kefu_buf_addf(&b, "%s{\"type\":\"%s\",\"endpoint\":\"%s\"}",
-                      na++ ? "," : "", name,
-                      bit == KEFU_ACT_HANDOFF ? "/v1/handoff"
-                                              : "/v1/loss-reports");
-    }
+    ngx_http_kefu_add_actions(&b, out->actions);
 
     kefu_buf_adds(&b, "]}\n");
 

@@ -714,3 +714,26 @@ ngx_http_kefu_redis_started(ngx_http_request_t *r, ngx_int_t rc)
 
     return NGX_HTTP_INTERNAL_SERVER_ERROR;
 }
+
+
+/* The one-click actions of a reply: loss_report, police_report, handoff. */
+
+void
+ngx_http_kefu_add_actions(kefu_buf_t *b, unsigned actions)
+{
+    unsigned     bit;
+    ngx_uint_t   n;
+
+    n = 0;
+
+    for (bit = KEFU_ACT_LOSS_REPORT; bit <= KEFU_ACT_HANDOFF; bit <<= 1) {
+        if (!(actions & bit)) {
+            continue;
+        }
+
+        kefu_buf_addf(b, "%s{\"type\":\"%s\",\"endpoint\":\"%s\"}",
+                      n++ ? "," : "", kefu_kb_action_name(bit),
+                      bit == KEFU_ACT_HANDOFF ? "/v1/handoff"
+                                              : "/v1/loss-reports");
+    }
+}

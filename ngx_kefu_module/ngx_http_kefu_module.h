@@ -113,6 +113,7 @@ ngx_int_t ngx_http_kefu_user_key(ngx_http_request_t *r,
 ngx_int_t ngx_http_kefu_tenant_key(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx, const char *suffix, ngx_str_t *key);
 ngx_int_t ngx_http_kefu_unavailable(ngx_http_request_t *r);
+void ngx_http_kefu_add_actions(kefu_buf_t *b, unsigned actions);
 ngx_int_t ngx_http_kefu_redis_started(ngx_http_request_t *r, ngx_int_t rc);
 void ngx_http_kefu_day(time_t now, u_char *buf);
 ngx_int_t ngx_http_kefu_random_id(ngx_http_request_t *r, size_t n,

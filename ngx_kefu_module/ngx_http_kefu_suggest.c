@@ -328,12 +328,10 @@ ngx_http_kefu_suggest_reply(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     ngx_http_kefu_suggest_t *sg, ngx_http_kefu_redis_reply_t **replies)
 {
     long                          f;
-    size_t                        i, na;
+    size_t                        i;
     int64_t                       h;
-    unsigned                      bit;
     uint32_t                     *asked;
     kefu_buf_t                    b;
-    const char                   *name;
     const kefu_kb_t              *kb;
     const kefu_faq_t             *faq;
     kefu_suggestion_t            *it;
@@ -472,20 +470,8 @@ ngx_http_kefu_suggest_reply(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     }
 
     kefu_buf_adds(&b, ",\"actions\":[");
-    na = 0;
 
-    for (bit = KEFU_ACT_LOSS_REPORT; bit <= KEFU_ACT_HANDOFF; bit <<= 1) {
-        if (!(out->actions & bit)) {
-            continue;
-        }
-
-        name = kefu_kb_action_name(bit);
-
-        kefu_buf_addf(&b, "%s{\"type\":\"%s\",\"endpoint\":\"%s\"}",
-                      na++ ? "," : "", name,
-                      bit == KEFU_ACT_HANDOFF ? "/v1/handoff"
-                                              : "/v1/loss-reports");
-    }
+    ngx_http_kefu_add_actions(&b, out->actions);
 
     kefu_buf_adds(&b, "]}\n");
 
