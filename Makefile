@@ -115,13 +115,16 @@ reload:
 	@$(TOP)/tools/demo.sh reload
 
 TENANT ?= demo
-USER   ?= u1
 SCOPE  ?=
 TTL    ?= 600
-token: $(BUILD)/tools/kefu_token
+# USER is also the login name in the environment: only the command line's
+TOKEN_USER = $(if $(filter command line,$(origin USER)),$(USER),u1)
+# prints only the token (the tool is built quietly when missing)
+token:
+	@$(MAKE) -s --no-print-directory $(BUILD)/tools/kefu_token >/dev/null
 	@$(BUILD)/tools/kefu_token --secret-file \
 	    $(or $(SECRET),$(TOP)/run/demo/secrets/$(TENANT).secret) \
-	    --tenant $(TENANT) --user $(USER) --ttl $(TTL) \
+	    --tenant $(TENANT) --user $(TOKEN_USER) --ttl $(TTL) \
 	    $(if $(SCOPE),--scope $(SCOPE))
 
 clean:

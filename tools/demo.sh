@@ -22,7 +22,7 @@ else
 fi
 
 running() {
-    [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null
+    [ -f "$1" ] && kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null
 }
 
 write_files() {
