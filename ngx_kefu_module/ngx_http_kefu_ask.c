@@ -101,18 +101,11 @@ static ngx_int_t ngx_http_kefu_has_text(u_char *p, size_t len);
 char *
 ngx_http_kefu_ask_init_conf(ngx_conf_t *cf, ngx_http_kefu_main_conf_t *kmcf)
 {
-    kmcf->ask_scripts[0] = ngx_http_kefu_redis_add_script(cf, &kmcf->redis,
-                                                 &ngx_http_kefu_count_lua);
-    kmcf->ask_scripts[1] = ngx_http_kefu_redis_add_script(cf, &kmcf->redis,
-                                                 &ngx_http_kefu_turn_lua);
+    static ngx_str_t  *sources[] = {
+        &ngx_http_kefu_count_lua, &ngx_http_kefu_turn_lua
+    };
 
-    if (kmcf->ask_scripts[0] == NGX_ERROR
-        || kmcf->ask_scripts[1] == NGX_ERROR)
-    {
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
+    return ngx_http_kefu_add_scripts(cf, kmcf, sources, kmcf->ask_scripts, 2);
 }
 
 

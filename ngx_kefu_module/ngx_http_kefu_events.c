@@ -107,15 +107,12 @@ char *
 ngx_http_kefu_events_init_conf(ngx_conf_t *cf,
     ngx_http_kefu_main_conf_t *kmcf)
 {
-    kmcf->events_scripts[0] =
-        ngx_http_kefu_redis_add_script(cf, &kmcf->redis,
-                                       &ngx_http_kefu_events_lua);
-    kmcf->events_scripts[1] =
-        ngx_http_kefu_redis_add_script(cf, &kmcf->redis,
-                                       &ngx_http_kefu_events_fold_lua);
+    static ngx_str_t  *sources[] = {
+        &ngx_http_kefu_events_lua, &ngx_http_kefu_events_fold_lua
+    };
 
-    if (kmcf->events_scripts[0] == NGX_ERROR
-        || kmcf->events_scripts[1] == NGX_ERROR)
+    if (ngx_http_kefu_add_scripts(cf, kmcf, sources, kmcf->events_scripts, 2)
+        != NGX_CONF_OK)
     {
         return NGX_CONF_ERROR;
     }

@@ -221,6 +221,25 @@ ngx_http_kefu_exit_process(ngx_cycle_t *cycle)
 }
 
 
+/* Registers n Lua scripts (loaded again on every Redis connect). */
+
+char *
+ngx_http_kefu_add_scripts(ngx_conf_t *cf, ngx_http_kefu_main_conf_t *kmcf,
+    ngx_str_t **sources, ngx_int_t *ids, ngx_uint_t n)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < n; i++) {
+        ids[i] = ngx_http_kefu_redis_add_script(cf, &kmcf->redis, sources[i]);
+        if (ids[i] == NGX_ERROR) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
 /* kefu_alloc_t over an nginx pool: the core's memory dies with the pool */
 
 void *

@@ -142,16 +142,16 @@ static ngx_int_t ngx_http_kefu_lr_id_valid(ngx_str_t *id);
 ngx_int_t
 ngx_http_kefu_report_scripts(ngx_conf_t *cf, ngx_http_kefu_main_conf_t *kmcf)
 {
-    kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_LR_CREATE] =
-        ngx_http_kefu_redis_add_script(cf, &kmcf->redis,
-                                       &ngx_http_kefu_lr_create_lua);
-    kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_LR_UPDATE] =
-        ngx_http_kefu_redis_add_script(cf, &kmcf->redis,
-                                       &ngx_http_kefu_lr_update_lua);
+    ngx_int_t  *ids;
 
-    if (kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_LR_CREATE] == NGX_ERROR
-        || kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_LR_UPDATE] == NGX_ERROR)
-    {
+    /* NGX_HTTP_KEFU_SCRIPT_LR_CREATE, NGX_HTTP_KEFU_SCRIPT_LR_UPDATE */
+    static ngx_str_t  *sources[] = {
+        &ngx_http_kefu_lr_create_lua, &ngx_http_kefu_lr_update_lua
+    };
+
+    ids = &kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_LR_CREATE];
+
+    if (ngx_http_kefu_add_scripts(cf, kmcf, sources, ids, 2) != NGX_CONF_OK) {
         return NGX_ERROR;
     }
 

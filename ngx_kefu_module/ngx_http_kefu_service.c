@@ -160,24 +160,20 @@ char *
 ngx_http_kefu_service_init_conf(ngx_conf_t *cf,
     ngx_http_kefu_main_conf_t *kmcf)
 {
+    ngx_int_t  *ids;
+
+    /* NGX_HTTP_KEFU_SCRIPT_HANDOFF, NGX_HTTP_KEFU_SCRIPT_FEEDBACK */
+    static ngx_str_t  *sources[] = {
+        &ngx_http_kefu_handoff_lua, &ngx_http_kefu_feedback_lua
+    };
+
     if (ngx_http_kefu_report_scripts(cf, kmcf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
-    kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_HANDOFF] =
-        ngx_http_kefu_redis_add_script(cf, &kmcf->redis,
-                                       &ngx_http_kefu_handoff_lua);
-    kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_FEEDBACK] =
-        ngx_http_kefu_redis_add_script(cf, &kmcf->redis,
-                                       &ngx_http_kefu_feedback_lua);
+    ids = &kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_HANDOFF];
 
-    if (kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_HANDOFF] == NGX_ERROR
-        || kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_FEEDBACK] == NGX_ERROR)
-    {
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
+    return ngx_http_kefu_add_scripts(cf, kmcf, sources, ids, 2);
 }
 
 
