@@ -74,7 +74,8 @@ tools: $(TOOL_BINS)
 bench-tools: $(BENCH_BINS)
 
 # libFuzzer targets for every parser of untrusted input.
-$(BUILD)/fuzz/%: lua-free-tests/fuzz/%.c $(CORE_SRCS) $(CORE_HDRS)
+$(BUILD)/fuzz/%: lua-free-tests/fuzz/%.c lua-free-tests/fuzz/fuzz.h \
+                 $(CORE_SRCS) $(CORE_HDRS)
 	@mkdir -p $(dir $@)
 	clang -std=gnu99 -g -O1 -I$(TOP)/ngx_kefu_module \
 	    -fsanitize=fuzzer,address,undefined -o $@ $< $(CORE_SRCS) $(LIBS)

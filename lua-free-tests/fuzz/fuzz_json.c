@@ -14,19 +14,7 @@
 #include <stdlib.h>
 
 #include "kefu_json.h"
-
-
-#define fuzz_assert(cond)                                                     \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            fprintf(stderr, "assertion failed: %s (line %d)\n", #cond,        \
-                    __LINE__);                                                \
-            abort();                                                          \
-        }                                                                     \
-    } while (0)
-
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 
 static const kefu_json_limits_t  fuzz_tight = { 8, 64, 256, 1000 };

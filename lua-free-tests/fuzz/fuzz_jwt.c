@@ -14,22 +14,10 @@
 
 #include "kefu_json.h"
 #include "kefu_jwt.h"
-
-
-#define fuzz_assert(cond)                                                     \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            fprintf(stderr, "assertion failed: %s (line %d)\n", #cond,        \
-                    __LINE__);                                                \
-            abort();                                                          \
-        }                                                                     \
-    } while (0)
+#include "fuzz.h"
 
 
 #define FUZZ_NOW  1700000000
-
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 
 static const unsigned char  fuzz_key[] = "fuzz-secret-0123456789abcdef0123";

@@ -5,9 +5,7 @@
 
 #include "kefu_core.h"
 #include "kefu_kb.h"
-
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 
 int

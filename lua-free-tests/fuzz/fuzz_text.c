@@ -6,9 +6,7 @@
 #include "kefu_core.h"
 #include "kefu_text.h"
 #include "kefu_index.h"
-
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 
 int

@@ -16,19 +16,7 @@
 
 #include "kefu_json.h"
 #include "kefu_validate.h"
-
-
-#define fuzz_assert(cond)                                                     \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            fprintf(stderr, "assertion failed: %s (line %d)\n", #cond,        \
-                    __LINE__);                                                \
-            abort();                                                          \
-        }                                                                     \
-    } while (0)
-
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 
 /* POST /v1/ask */
