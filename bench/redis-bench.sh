@@ -36,16 +36,8 @@ defined FakeRedis::time_to_recover($t, $path, $token, 5, 4)
 
 sub wrk {
     my ($path, @h) = @_;
-    my @cmd = ("wrk", "-t$ENV{THREADS}", "-c$ENV{CONNS}", "-d$ENV{DURATION}",
-               (map { ("-H", $_) } @h), $t->url($path));
-    open my $fh, "-|", @cmd or die "wrk: $!";
-    my $out = do { local $/; <$fh> };
-    close $fh;
-    my ($rps) = $out =~ /Requests\/sec:\s*([\d.]+)/;
-    my ($bad) = $out =~ /Non-2xx or 3xx responses:\s*(\d+)/;
-    my ($lat) = $out =~ /Latency\s+(\S+)/;
-    die "redis-bench: no result from wrk:\n$out" unless defined $rps;
-    return ($rps, $bad // 0, $lat);
+    my $r = $t->wrk($path, map { ("-H", $_) } @h);
+    return ($r->{rps}, $r->{bad}, $r->{lat});
 }
 
 # warm up both paths, then measure one after the other

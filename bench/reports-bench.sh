@@ -78,20 +78,8 @@ LUA
 
 sub wrk {
     my ($path, $script, @h) = @_;
-    my @cmd = ("wrk", "-t$ENV{THREADS}", "-c$ENV{CONNS}", "-d$ENV{DURATION}",
-               "--latency", (map { ("-H", $_) } @h),
-               ($script ? ("-s", $script) : ()), $t->url($path));
-    open my $fh, "-|", @cmd or die "wrk: $!";
-    my $out = do { local $/; <$fh> };
-    close $fh;
-    my ($rps) = $out =~ /Requests\/sec:\s*([\d.]+)/;
-    my ($bad) = $out =~ /Non-2xx or 3xx responses:\s*(\d+)/;
-    my ($lat) = $out =~ /Latency\s+(\S+)/;
-    my ($p99) = $out =~ /^\s+99%\s+(\S+)/m;
-    my ($n) = $out =~ /(\d+) requests in/;
-    die "reports-bench: no result from wrk:\n$out" unless defined $rps;
-    return { rps => $rps, bad => $bad // 0, lat => $lat, p99 => $p99,
-             n => $n };
+    return $t->wrk($path, (map { ("-H", $_) } @h),
+                   ($script ? ("-s", $script) : ()));
 }
 
 # sessions as /v1/ask stores them, for handoff and feedback

@@ -72,17 +72,8 @@ die "suggest-bench: suggestions: $r->{status}\n"
 $ENV{KEFU_TOKEN} = $t->token("bench-ev");
 
 sub wrk {
-    my ($path, @args) = @_;
-    my @cmd = ("wrk", "--latency", "-t$ENV{THREADS}", "-c$ENV{CONNS}",
-               "-d$ENV{DURATION}", @args, $t->url($path));
-    open my $fh, "-|", @cmd or die "wrk: $!";
-    my $out = do { local $/; <$fh> };
-    close $fh;
-    my ($rps) = $out =~ /Requests\/sec:\s*([\d.]+)/;
-    my ($bad) = $out =~ /Non-2xx or 3xx responses:\s*(\d+)/;
-    my ($p99) = $out =~ /^\s+99%\s+(\S+)/m;
-    die "suggest-bench: no result from wrk:\n$out" unless defined $rps;
-    return ($rps, $bad // 0, $p99);
+    my $r = $t->wrk(@_);
+    return ($r->{rps}, $r->{bad}, $r->{p99});
 }
 
 # warm up, then measure one after the other

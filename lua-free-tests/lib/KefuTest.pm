@@ -475,6 +475,29 @@ sub token {
     return $tok;
 }
 
+# --- benchmarks ------------------------------------------------------
+
+# One wrk run against this server, for bench/*.sh (THREADS, CONNS and
+# DURATION from the environment); returns { rps, bad, lat, p99, n }.
+sub wrk {
+    my ($self, $path, @args) = @_;
+    my @cmd = ('wrk', '--latency', '-t' . ($ENV{THREADS} || 2),
+               '-c' . ($ENV{CONNS} || 50), '-d' . ($ENV{DURATION} || '10s'),
+               @args, $self->url($path));
+    open my $fh, '-|', @cmd or die "wrk: $!";
+    my $out = do { local $/; <$fh> };
+    close $fh;
+    my %r;
+    ($r{rps}) = $out =~ /Requests\/sec:\s*([\d.]+)/;
+    ($r{bad}) = $out =~ /Non-2xx or 3xx responses:\s*(\d+)/;
+    ($r{lat}) = $out =~ /Latency\s+(\S+)/;
+    ($r{p99}) = $out =~ /^\s+99%\s+(\S+)/m;
+    ($r{n}) = $out =~ /(\d+) requests in/;
+    die "no result from wrk:\n$out" unless defined $r{rps};
+    $r{bad} //= 0;
+    return \%r;
+}
+
 # --- HTTP ------------------------------------------------------------
 
 sub url {
