@@ -2,10 +2,11 @@
  * ngx_kefu: POST /v1/ask.
  *
  * One read (the session, only when the client continues one) and one
- * pipelined write (session, counters) per turn.  The reply is sent after
- * Redis confirmed the write, so that the next turn, on any worker, sees
- * this one.  Without Redis the question is still answered, single-turn,
- * with "session": "unavailable".
+ * write (the session and the user's asked set) per turn; the tenant's
+ * counters are summed per worker (ngx_http_kefu_tally.c).  The reply is
+ * sent after Redis confirmed the write, so that the next turn, on any
+ * worker, sees this one.  Without Redis the question is still answered,
+ * single-turn, with "session": "unavailable".
  */
 
 #include "ngx_http_kefu_module.h"
@@ -14,7 +15,7 @@
 
 
 #define NGX_HTTP_KEFU_ASK_MAX_CHARS  500
-#define NGX_HTTP_KEFU_STATS_TTL      "7776000"      /* 90 days */
+#define NGX_HTTP_KEFU_STATS_TTL      7776000        /* 90 days */
 
 
 typedef struct {
@@ -40,37 +41,8 @@ static const kefu_field_t  ngx_http_kefu_ask_fields[] = {
 
 
 /*
- * A turn's writes are two scripts, one per Redis Cluster slot, each one
- * command for the adapter and one atomic step for Redis.
- *
- * The tenant's slot: KEYS[1] the day's hash of counters, KEYS[2] its
- * sorted set of answered FAQs (":q") or of unanswered questions (":u"),
- * KEYS[3] the hot counter of 猜你关心 (ngx_http_kefu_suggest.c); ARGV[1]
- * the reply's field, ARGV[2] the counters' TTL, ARGV[3] the member for
- * KEYS[2] or "", ARGV[4] the hot increment ("" unless answered), ARGV[5]
- * the hot TTL.  A counter's TTL is set once, when the key has none.
- */
-static ngx_str_t  ngx_http_kefu_count_lua = ngx_string(
-    "redis.call('HINCRBY', KEYS[1], 'asked', 1)\n"
-    "redis.call('HINCRBY', KEYS[1], ARGV[1], 1)\n"
-    "if redis.call('TTL', KEYS[1]) < 0 then\n"
-    "  redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
-    "end\n"
-    "if ARGV[3] ~= '' then\n"
-    "  redis.call('ZINCRBY', KEYS[2], 1, ARGV[3])\n"
-    "  if redis.call('TTL', KEYS[2]) < 0 then\n"
-    "    redis.call('EXPIRE', KEYS[2], ARGV[2])\n"
-    "  end\n"
-    "end\n"
-    "if ARGV[4] ~= '' then\n"
-    "  redis.call('ZINCRBY', KEYS[3], ARGV[4], ARGV[3])\n"
-    "  redis.call('EXPIRE', KEYS[3], ARGV[5])\n"
-    "end\n"
-    "return 1\n");
-
-/*
- * The user's slot: KEYS[1] the session, KEYS[2] the recently asked FAQs of
- * 猜你关心 (32 kept); ARGV[1] the session, ARGV[2] its TTL, ARGV[3] the
+ * A turn's write, in the user's Cluster slot: KEYS[1] the session,
+ * KEYS[2] the recently asked FAQs of 猜你关心 (32 kept); ARGV[1] the session, ARGV[2] its TTL, ARGV[3] the
  * answered FAQ or "", ARGV[4] now, ARGV[5] the asked set's TTL.
  */
 static ngx_str_t  ngx_http_kefu_turn_lua = ngx_string(
@@ -85,8 +57,6 @@ static ngx_str_t  ngx_http_kefu_turn_lua = ngx_string(
 
 static ngx_int_t ngx_http_kefu_ask_count(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx, ngx_http_kefu_ask_t *ask);
-static void ngx_http_kefu_ask_counted(ngx_http_request_t *r, void *data,
-    ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
 static void ngx_http_kefu_ask_loaded(ngx_http_request_t *r, void *data,
     ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
 static ngx_int_t ngx_http_kefu_ask_turn(ngx_http_request_t *r,
@@ -101,11 +71,9 @@ static ngx_int_t ngx_http_kefu_has_text(u_char *p, size_t len);
 char *
 ngx_http_kefu_ask_init_conf(ngx_conf_t *cf, ngx_http_kefu_main_conf_t *kmcf)
 {
-    static ngx_str_t  *sources[] = {
-        &ngx_http_kefu_count_lua, &ngx_http_kefu_turn_lua
-    };
+    static ngx_str_t  *sources[] = { &ngx_http_kefu_turn_lua };
 
-    return ngx_http_kefu_add_scripts(cf, kmcf, sources, kmcf->ask_scripts, 2);
+    return ngx_http_kefu_add_scripts(cf, kmcf, sources, kmcf->ask_scripts, 1);
 }
 
 
@@ -284,20 +252,12 @@ ngx_http_kefu_ask_turn(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
                                         "invalid_request", ask->out.error);
     }
 
-    if (ask->unavailable) {
-        return ngx_http_kefu_ask_reply(r, ctx, ask);
+    /* counted even while Redis is down: the sums wait for it */
+    if (ngx_http_kefu_ask_count(r, ctx, ask) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* the counters go first: FIFO on the connection means they are
-     * done when the session write is confirmed and the reply leaves */
-    rc = ngx_http_kefu_ask_count(r, ctx, ask);
-    if (rc != NGX_OK) {
-        if (rc == NGX_ERROR) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ask->unavailable = 1;
-
+    if (ask->unavailable) {
         return ngx_http_kefu_ask_reply(r, ctx, ask);
     }
 
@@ -333,7 +293,7 @@ ngx_http_kefu_ask_turn(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     a[6].data = p;
     a[6].len = ngx_sprintf(p, "%T", t->suggest_asked_window) - p;
 
-    rc = ngx_http_kefu_redis_eval(r, kmcf->ask_scripts[1], 2, 7, a,
+    rc = ngx_http_kefu_redis_eval(r, kmcf->ask_scripts[0], 2, 7, a,
                                   ngx_http_kefu_ask_saved, ask);
 
     if (rc == NGX_OK) {
@@ -350,57 +310,65 @@ ngx_http_kefu_ask_turn(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
 }
 
 
+/*
+ * The tenant's counters of the turn: the day's hash (asked and the
+ * reply's type), its answered FAQs or unanswered questions, and the hot
+ * questions of 猜你关心.  NGX_ERROR only for want of memory: full sums
+ * lose the turn's counts, not the turn.
+ */
 static ngx_int_t
 ngx_http_kefu_ask_count(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     ngx_http_kefu_ask_t *ask)
 {
-    u_char                     *p;
-    long                        nlen;
-    ngx_str_t                   a[8];
-    kefu_faq_t                 *faq;
-    ngx_http_kefu_main_conf_t  *kmcf;
-    u_char                      day[16];
+    u_char                  *p;
+    long                     nlen;
+    double                   incr;
+    time_t                   ttl;
+    ngx_str_t                day_key, key, member, field;
+    kefu_faq_t              *faq;
+    ngx_http_kefu_tenant_t  *t;
+    u_char                   day[16];
 
-    static const char          *fields[] = {
-        "answered", "clarified", "fallback", "handoff"
+    static ngx_str_t         asked = ngx_string("asked");
+    static ngx_str_t         fields[] = {
+        ngx_string("answered"), ngx_string("clarified"),
+        ngx_string("fallback"), ngx_string("handoff")
     };
+
+    t = ctx->tenant;
 
     /* kefu:{t}:d:YYYYMMDD is the day's hash of counters */
     ngx_http_kefu_day(ask->in.now, day);
 
-    if (ngx_http_kefu_tenant_key(r, ctx, (char *) day, &a[0]) != NGX_OK) {
+    if (ngx_http_kefu_tenant_key(r, ctx, (char *) day, &day_key) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    p = ngx_pnalloc(r->pool, a[0].len + 2);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
+    field = fields[ask->out.type];
 
-    a[1].data = p;
-    a[1].len = ngx_sprintf(p, "%V:%c", &a[0],
-                           ask->out.type == KEFU_REPLY_ANSWER ? 'q' : 'u')
-               - p;
+    (void) ngx_http_kefu_tally_add(t, NGX_HTTP_KEFU_TALLY_COUNT, &day_key,
+                                   &asked, 1, NGX_HTTP_KEFU_STATS_TTL);
+    (void) ngx_http_kefu_tally_add(t, NGX_HTTP_KEFU_TALLY_COUNT, &day_key,
+                                   &field, 1, NGX_HTTP_KEFU_STATS_TTL);
 
-    /* KEYS[3] even when unused: a script declares every key it may touch */
-    if (ngx_http_kefu_suggest_hot_args(r, ctx, ask->in.now, &a[2], &a[6],
-                                       &a[7])
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    a[3].data = (u_char *) fields[ask->out.type];
-    a[3].len = ngx_strlen(fields[ask->out.type]);
-    ngx_str_set(&a[4], NGX_HTTP_KEFU_STATS_TTL);
-    ngx_str_null(&a[5]);
+    ngx_str_null(&member);
 
     if (ask->out.type == KEFU_REPLY_ANSWER && ask->out.faq >= 0) {
         /* per-FAQ hits of the day (the trainer's "top questions") and
          * the hot questions of 猜你关心 */
-        faq = &ctx->tenant->kb->faqs[ask->out.faq];
-        a[5].data = faq->id.data;
-        a[5].len = faq->id.len;
+        faq = &t->kb->faqs[ask->out.faq];
+        member.data = faq->id.data;
+        member.len = faq->id.len;
+
+        if (ngx_http_kefu_suggest_hot_incr(r, ctx, ask->in.now, &key, &incr,
+                                           &ttl)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        (void) ngx_http_kefu_tally_add(t, NGX_HTTP_KEFU_TALLY_HOT, &key,
+                                       &member, incr, ttl);
 
     } else if (ask->out.type == KEFU_REPLY_FALLBACK
                && ask->in.question != NULL)
@@ -415,32 +383,28 @@ ngx_http_kefu_ask_count(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
         nlen = kefu_text_normalize(ask->in.question, ask->in.qlen, p);
 
         if (nlen > 0) {
-            a[5].data = p;
-            a[5].len = ngx_min((size_t) nlen, 200);
+            member.data = p;
+            member.len = ngx_min((size_t) nlen, 200);
         }
     }
 
-    if (ask->out.type != KEFU_REPLY_ANSWER || ask->out.faq < 0) {
-        ngx_str_null(&a[6]);
+    if (member.len == 0) {
+        return NGX_OK;
     }
 
-    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
-
-    return ngx_http_kefu_redis_eval(r, kmcf->ask_scripts[0], 3, 8, a,
-                                    ngx_http_kefu_ask_counted, ask);
-}
-
-
-/* Counters are best effort: the turn does not wait for them. */
-
-static void
-ngx_http_kefu_ask_counted(ngx_http_request_t *r, void *data, ngx_int_t rc,
-    ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
-{
-    if (rc != NGX_OK || n != 1 || replies[0]->type == REDIS_REPLY_ERROR) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "kefu: /v1/ask counters not written");
+    key.data = ngx_pnalloc(r->pool, day_key.len + 2);
+    if (key.data == NULL) {
+        return NGX_ERROR;
     }
+
+    key.len = ngx_sprintf(key.data, "%V:%c", &day_key,
+                          ask->out.type == KEFU_REPLY_ANSWER ? 'q' : 'u')
+              - key.data;
+
+    (void) ngx_http_kefu_tally_add(t, NGX_HTTP_KEFU_TALLY_RANK, &key, &member,
+                                   1, NGX_HTTP_KEFU_STATS_TTL);
+
+    return NGX_OK;
 }
 
 

@@ -17,6 +17,12 @@ static ngx_int_t ngx_http_kefu_init_process(ngx_cycle_t *cycle);
 static void ngx_http_kefu_exit_process(ngx_cycle_t *cycle);
 
 
+/* at least 10 ms: a write per request is what the sums avoid */
+static ngx_conf_num_bounds_t  ngx_http_kefu_stats_flush_bounds = {
+    ngx_conf_check_num_bounds, 10, 60000
+};
+
+
 static ngx_command_t  ngx_http_kefu_commands[] = {
 
     { ngx_string("kefu_redis"),
@@ -53,6 +59,13 @@ static ngx_command_t  ngx_http_kefu_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
+
+    { ngx_string("kefu_stats_flush"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_kefu_main_conf_t, stats_flush),
+      &ngx_http_kefu_stats_flush_bounds },
 
     { ngx_string("kefu_metrics_zone"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
@@ -106,6 +119,8 @@ ngx_http_kefu_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    kmcf->stats_flush = NGX_CONF_UNSET_MSEC;
+
     if (ngx_array_init(&kmcf->tenants, cf->pool, 4,
                        sizeof(ngx_http_kefu_tenant_t))
         != NGX_OK)
@@ -129,6 +144,11 @@ ngx_http_kefu_init_main_conf(ngx_conf_t *cf, void *conf)
 
     /* the day's counters of /v1/ask (ngx_http_kefu_ask.c) */
     if (ngx_http_kefu_ask_init_conf(cf, kmcf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* the summed counters (ngx_http_kefu_tally.c) */
+    if (ngx_http_kefu_tally_init_conf(cf, kmcf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -209,6 +229,10 @@ ngx_http_kefu_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    if (ngx_http_kefu_tally_init_process(cycle, kmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_kefu_metrics_init_process(cycle);
 }
 
@@ -217,6 +241,7 @@ static void
 ngx_http_kefu_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_kefu_metrics_exit_process(cycle);
+    ngx_http_kefu_tally_exit_process(cycle);
     ngx_http_kefu_redis_exit_process(cycle);
 }
 

@@ -46,7 +46,9 @@ typedef struct {
     ngx_http_kefu_redis_conf_t  redis;
     ngx_int_t                   scripts[4]; /* service flows' Lua scripts */
     ngx_int_t                   events_scripts[2]; /* /v1/events */
-    ngx_int_t                   ask_scripts[2]; /* /v1/ask writes */
+    ngx_int_t                   ask_scripts[1]; /* /v1/ask writes */
+    ngx_int_t                   tally_script;   /* the summed counters */
+    ngx_msec_t                  stats_flush;    /* kefu_stats_flush */
     ngx_uint_t                  sorted;     /* tenants sorted by name */
     void                       *scratch;    /* the worker's search state */
     void                       *metrics;    /* ngx_http_kefu_metrics.c */
@@ -141,9 +143,9 @@ ngx_int_t ngx_http_kefu_events(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx);
 char *ngx_http_kefu_events_init_conf(ngx_conf_t *cf,
     ngx_http_kefu_main_conf_t *kmcf);
-ngx_int_t ngx_http_kefu_suggest_hot_args(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx, time_t now, ngx_str_t *key, ngx_str_t *incr,
-    ngx_str_t *ttl);
+ngx_int_t ngx_http_kefu_suggest_hot_incr(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx, time_t now, ngx_str_t *key, double *incr,
+    time_t *ttl);
 /* service flows: loss reports, handoff, feedback, stats */
 char *ngx_http_kefu_service_init_conf(ngx_conf_t *cf,
     ngx_http_kefu_main_conf_t *kmcf);
@@ -159,6 +161,19 @@ ngx_int_t ngx_http_kefu_feedback(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx);
 ngx_int_t ngx_http_kefu_admin_stats(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx);
+
+/* ngx_http_kefu_tally.c: the tenants' counters, summed per worker */
+#define NGX_HTTP_KEFU_TALLY_COUNT  0    /* hash field, TTL set once */
+#define NGX_HTTP_KEFU_TALLY_RANK   1    /* sorted set, TTL set once */
+#define NGX_HTTP_KEFU_TALLY_HOT    2    /* sorted set, TTL refreshed */
+
+char *ngx_http_kefu_tally_init_conf(ngx_conf_t *cf,
+    ngx_http_kefu_main_conf_t *kmcf);
+ngx_int_t ngx_http_kefu_tally_init_process(ngx_cycle_t *cycle,
+    ngx_http_kefu_main_conf_t *kmcf);
+void ngx_http_kefu_tally_exit_process(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_kefu_tally_add(ngx_http_kefu_tenant_t *t, ngx_uint_t kind,
+    ngx_str_t *key, ngx_str_t *member, double incr, time_t ttl);
 
 /* ngx_http_kefu_metrics.c */
 char *ngx_http_kefu_metrics_directive(ngx_conf_t *cf, ngx_command_t *cmd,

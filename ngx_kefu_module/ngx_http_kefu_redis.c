@@ -82,12 +82,14 @@ struct ngx_http_kefu_redis_op_s {
     ngx_uint_t                       outstanding;   /* hiredis callbacks */
     ngx_msec_t                       sent;
     ngx_int_t                        rc;
-    ngx_str_t                       *eval;      /* EVALSHA argv, r->pool */
+    ngx_str_t                       *eval;      /* EVALSHA argv, r->pool
+                                                   or after the op */
     ngx_uint_t                       eval_argc;
     ngx_uint_t                       script;
     unsigned                         waiting:1;     /* handler owed */
     unsigned                         queued:1;      /* in rd.done */
     unsigned                         retried:1;     /* EVAL sent */
+    unsigned                         detached:1;    /* eval_detached() */
 };
 
 
@@ -157,6 +159,14 @@ static void ngx_http_kefu_redis_op_cleanup(void *data);
 static void ngx_http_kefu_redis_op_timeout(ngx_event_t *ev);
 static void ngx_http_kefu_redis_reply_cb(redisAsyncContext *ac, void *reply,
     void *privdata);
+static ngx_int_t ngx_http_kefu_redis_eval_check(ngx_log_t *log,
+    ngx_uint_t script, ngx_uint_t nkeys, ngx_uint_t argc, ngx_str_t *argv,
+    size_t *len);
+static void ngx_http_kefu_redis_eval_argv(ngx_http_kefu_redis_op_t *op,
+    ngx_str_t *av, u_char *p, ngx_uint_t script, ngx_uint_t nkeys,
+    ngx_uint_t argc, ngx_str_t *argv);
+static ngx_int_t ngx_http_kefu_redis_eval_queue(ngx_http_kefu_redis_op_t *op);
+static void ngx_http_kefu_redis_detached_timeout(ngx_event_t *ev);
 static ngx_int_t ngx_http_kefu_redis_eval_retry(redisAsyncContext *ac,
     ngx_http_kefu_redis_op_t *op, redisReply *reply);
 static ngx_http_kefu_redis_reply_t *ngx_http_kefu_redis_copy(ngx_pool_t *pool,
@@ -1508,13 +1518,113 @@ ngx_http_kefu_redis_eval(ngx_http_request_t *r, ngx_uint_t script,
     ngx_uint_t nkeys, ngx_uint_t argc, ngx_str_t *argv,
     ngx_http_kefu_redis_handler_pt handler, void *data)
 {
-    u_char                        *p;
-    size_t                         len;
-    ngx_str_t                     *av;
-    ngx_uint_t                     i;
-    ngx_http_kefu_redis_t         *rd;
-    ngx_http_kefu_redis_op_t      *op;
-    ngx_http_kefu_redis_script_t  *s;
+    u_char                    *p;
+    size_t                     len;
+    ngx_int_t                  rc;
+    ngx_str_t                 *av;
+    ngx_http_kefu_redis_op_t  *op;
+
+    rc = ngx_http_kefu_redis_eval_check(r->connection->log, script, nkeys,
+                                        argc, argv, &len);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    /* copied to the pool because a NOSCRIPT reply makes us send the same
+     * arguments again as EVAL, later */
+    av = ngx_palloc(r->pool, (argc + 3) * sizeof(ngx_str_t));
+    p = ngx_pnalloc(r->pool, len);
+    if (av == NULL || p == NULL) {
+        return NGX_ERROR;
+    }
+
+    op = ngx_http_kefu_redis_op_create(r, 1, handler, data);
+    if (op == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_kefu_redis_eval_argv(op, av, p, script, nkeys, argc, argv);
+
+    if (ngx_http_kefu_redis_eval_queue(op) != NGX_OK) {
+        ngx_http_kefu_redis_op_detach(op);
+        ngx_http_kefu_redis_op_free(op);
+        return NGX_ERROR;
+    }
+
+    ngx_http_kefu_redis_op_start(op);
+
+    return NGX_OK;
+}
+
+
+/*
+ * A script nobody waits for (the per-worker counters): the op owns a
+ * copy of its arguments and lives until the reply, which is only
+ * checked for errors.  Its timer is not cancelable either, so that a
+ * graceful shutdown lets the last write land.
+ */
+ngx_int_t
+ngx_http_kefu_redis_eval_detached(ngx_uint_t script, ngx_uint_t nkeys,
+    ngx_uint_t argc, ngx_str_t *argv)
+{
+    size_t                     len;
+    ngx_int_t                  rc;
+    ngx_str_t                 *av;
+    ngx_http_kefu_redis_t     *rd;
+    ngx_http_kefu_redis_op_t  *op;
+
+    rd = &ngx_http_kefu_redis;
+
+    rc = ngx_http_kefu_redis_eval_check(rd->log, script, nkeys, argc, argv,
+                                        &len);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    op = ngx_alloc(sizeof(ngx_http_kefu_redis_op_t)
+                   + (argc + 3) * sizeof(ngx_str_t) + len, rd->log);
+    if (op == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(op, sizeof(ngx_http_kefu_redis_op_t));
+
+    av = (ngx_str_t *) (op + 1);
+    ngx_http_kefu_redis_eval_argv(op, av, (u_char *) (av + argc + 3), script,
+                                  nkeys, argc, argv);
+    op->n = 1;
+    op->detached = 1;
+
+    if (ngx_http_kefu_redis_eval_queue(op) != NGX_OK) {
+        ngx_free(op);
+        return NGX_ERROR;
+    }
+
+    op->sent = ngx_current_msec;
+    ngx_queue_insert_tail(&rd->wire, &op->wire);
+
+    op->timer.handler = ngx_http_kefu_redis_detached_timeout;
+    op->timer.data = op;
+    op->timer.log = rd->log;
+
+    ngx_add_timer(&op->timer, rd->conf->timeout);
+
+    if (!rd->watchdog.timer_set) {
+        ngx_add_timer(&rd->watchdog,
+                      rd->conf->timeout * (1 + NGX_HTTP_KEFU_REDIS_STALL));
+    }
+
+    return NGX_OK;
+}
+
+
+/* NGX_OK with the bytes an EVALSHA's arguments need, or why not */
+static ngx_int_t
+ngx_http_kefu_redis_eval_check(ngx_log_t *log, ngx_uint_t script,
+    ngx_uint_t nkeys, ngx_uint_t argc, ngx_str_t *argv, size_t *len)
+{
+    ngx_uint_t              i;
+    ngx_http_kefu_redis_t  *rd;
 
     rd = &ngx_http_kefu_redis;
 
@@ -1525,7 +1635,7 @@ ngx_http_kefu_redis_eval(ngx_http_request_t *r, ngx_uint_t script,
     if (rd->conf->scripts == NULL || script >= rd->conf->scripts->nelts
         || nkeys > argc)
     {
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
                       "kefu_redis: bad eval of script %ui", script);
         return NGX_ERROR;
     }
@@ -1537,25 +1647,29 @@ ngx_http_kefu_redis_eval(ngx_http_request_t *r, ngx_uint_t script,
         return NGX_DECLINED;
     }
 
-    s = rd->conf->scripts->elts;
-    s += script;
+    *len = NGX_INT_T_LEN;
 
-    /* EVALSHA sha numkeys args...; copied to the pool because a NOSCRIPT
-     * reply makes us send the same arguments again as EVAL, later */
-
-    len = NGX_INT_T_LEN;
     for (i = 0; i < argc; i++) {
-        len += argv[i].len;
+        *len += argv[i].len;
     }
 
-    av = ngx_palloc(r->pool, (argc + 3) * sizeof(ngx_str_t));
-    p = ngx_pnalloc(r->pool, len);
-    if (av == NULL || p == NULL) {
-        return NGX_ERROR;
-    }
+    return NGX_OK;
+}
+
+
+/* EVALSHA sha numkeys args... into av and p, for op and its retry */
+static void
+ngx_http_kefu_redis_eval_argv(ngx_http_kefu_redis_op_t *op, ngx_str_t *av,
+    u_char *p, ngx_uint_t script, ngx_uint_t nkeys, ngx_uint_t argc,
+    ngx_str_t *argv)
+{
+    ngx_uint_t                     i;
+    ngx_http_kefu_redis_script_t  *s;
+
+    s = ngx_http_kefu_redis.conf->scripts->elts;
 
     av[0] = ngx_http_kefu_redis_evalsha;
-    av[1].data = s->sha1;
+    av[1].data = s[script].sha1;
     av[1].len = 40;
     av[2].data = p;
     p = ngx_sprintf(p, "%ui", nkeys);
@@ -1571,31 +1685,31 @@ ngx_http_kefu_redis_eval(ngx_http_request_t *r, ngx_uint_t script,
         }
     }
 
-    op = ngx_http_kefu_redis_op_create(r, 1, handler, data);
-    if (op == NULL) {
-        return NGX_ERROR;
-    }
-
     op->eval = av;
     op->eval_argc = argc + 3;
     op->script = script;
+}
+
+
+static ngx_int_t
+ngx_http_kefu_redis_eval_queue(ngx_http_kefu_redis_op_t *op)
+{
+    ngx_http_kefu_redis_t  *rd;
+
+    rd = &ngx_http_kefu_redis;
 
     if (ngx_http_kefu_redis_command(rd->ac, ngx_http_kefu_redis_reply_cb, op,
-                                    op->eval_argc, av)
+                                    op->eval_argc, op->eval)
         != NGX_OK)
     {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+        ngx_log_error(NGX_LOG_ERR, rd->log, 0,
                       "kefu_redis: cannot queue a command");
-        ngx_http_kefu_redis_op_detach(op);
-        ngx_http_kefu_redis_op_free(op);
         return NGX_ERROR;
     }
 
     op->outstanding = 1;
     rd->stats.pending++;
     rd->stats.commands++;
-
-    ngx_http_kefu_redis_op_start(op);
 
     return NGX_OK;
 }
@@ -1708,7 +1822,25 @@ ngx_http_kefu_redis_op_free(ngx_http_kefu_redis_op_t *op)
         return;
     }
 
+    if (op->timer.timer_set) {
+        ngx_del_timer(&op->timer);
+    }
+
     ngx_free(op);
+}
+
+
+static void
+ngx_http_kefu_redis_detached_timeout(ngx_event_t *ev)
+{
+    ngx_http_kefu_redis_op_t  *op = ev->data;
+
+    /* the reply may still come; the watchdog drops a stalled server */
+    ngx_log_error(NGX_LOG_ERR, ev->log, 0,
+                  "kefu_redis: script %ui timed out after %M ms", op->script,
+                  ngx_http_kefu_redis.conf->timeout);
+
+    ngx_http_kefu_redis.stats.timeouts++;
 }
 
 
@@ -1763,25 +1895,37 @@ static void
 ngx_http_kefu_redis_reply_cb(redisAsyncContext *ac, void *data,
     void *privdata)
 {
-    redisReply                *reply = data;
-    ngx_http_kefu_redis_op_t  *op = privdata;
-
+    ngx_uint_t                    noscript;
+    redisReply                   *reply = data;
+    ngx_http_kefu_redis_op_t     *op = privdata;
     ngx_http_kefu_redis_reply_t  *copy;
 
     op->outstanding--;
     ngx_http_kefu_redis.stats.pending--;
 
-    if (op->waiting) {
+    /* the script cache was flushed (restart, SCRIPT FLUSH) */
+    noscript = reply != NULL && op->eval && !op->retried
+               && reply->type == REDIS_REPLY_ERROR && reply->len >= 8
+               && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0;
+
+    if (op->detached) {
+        /* NULL: disconnected, the counters are lost with the batch */
+        if (reply != NULL && reply->type == REDIS_REPLY_ERROR
+            && (!noscript || ngx_http_kefu_redis_eval_retry(ac, op, reply)
+                             != NGX_OK))
+        {
+            ngx_log_error(NGX_LOG_ERR, ngx_http_kefu_redis.log, 0,
+                          "kefu_redis: script %ui failed: %*s", op->script,
+                          (size_t) reply->len, reply->str);
+        }
+
+    } else if (op->waiting) {
 
         if (reply == NULL) {
             /* disconnected: the rest of the batch fails the same way */
             ngx_http_kefu_redis_op_finish(op, NGX_ERROR);
 
-        } else if (op->eval && !op->retried
-                   && reply->type == REDIS_REPLY_ERROR
-                   && reply->len >= 8
-                   && ngx_strncmp(reply->str, "NOSCRIPT", 8) == 0)
-        {
+        } else if (noscript) {
             if (ngx_http_kefu_redis_eval_retry(ac, op, reply) != NGX_OK) {
                 ngx_http_kefu_redis_op_finish(op, NGX_ERROR);
             }

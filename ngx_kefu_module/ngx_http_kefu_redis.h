@@ -110,6 +110,11 @@ ngx_int_t ngx_http_kefu_redis_eval(ngx_http_request_t *r, ngx_uint_t script,
     ngx_uint_t nkeys, ngx_uint_t argc, ngx_str_t *argv,
     ngx_http_kefu_redis_handler_pt handler, void *data);
 
+/* Like eval, for a write nobody waits for: NGX_OK once queued (a failed
+ * reply is logged), NGX_DECLINED when Redis is down or the queue full. */
+ngx_int_t ngx_http_kefu_redis_eval_detached(ngx_uint_t script,
+    ngx_uint_t nkeys, ngx_uint_t argc, ngx_str_t *argv);
+
 /* 1 when the handshake completed and send() accepts commands */
 ngx_uint_t ngx_http_kefu_redis_connected(void);
 /* 1 when this worker has a `kefu_redis` to talk to */

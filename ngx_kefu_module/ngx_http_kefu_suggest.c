@@ -487,39 +487,24 @@ ngx_http_kefu_suggest_reply(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
  */
 
 ngx_int_t
-ngx_http_kefu_suggest_hot_args(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx, time_t now, ngx_str_t *key, ngx_str_t *incr,
-    ngx_str_t *ttl)
+ngx_http_kefu_suggest_hot_incr(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx, time_t now, ngx_str_t *key, double *incr,
+    time_t *ttl)
 {
-    u_char                  *p;
     int64_t                  start, g;
     ngx_http_kefu_tenant_t  *t;
 
     t = ctx->tenant;
 
-    p = ngx_pnalloc(r->pool, 64);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
     g = (int64_t) t->suggest_hot_half_life * KEFU_HOT_GENERATION;
     start = kefu_hot_generation(now, t->suggest_hot_half_life);
 
-    incr->data = p;
-    incr->len = ngx_snprintf(p, 64, "%.6f",
-                             kefu_hot_increment(now,
-                                                t->suggest_hot_half_life,
-                                                start))
-                - p;
+    *incr = kefu_hot_increment(now, t->suggest_hot_half_life, start);
 
     /* two generations are read; a third can go */
-    if (ngx_http_kefu_suggest_hot_key(r, ctx, start, key) != NGX_OK
-        || ngx_http_kefu_suggest_num(r, ttl, 2 * g + 3600) == NULL)
-    {
-        return NGX_ERROR;
-    }
+    *ttl = (time_t) (2 * g + 3600);
 
-    return NGX_OK;
+    return ngx_http_kefu_suggest_hot_key(r, ctx, start, key);
 }
 
 

@@ -29,6 +29,7 @@ use IO::Socket::INET;
 use JSON::PP;
 use POSIX qw(:sys_wait_h);
 use Scalar::Util qw(refaddr weaken);
+use Socket qw(IPPROTO_TCP TCP_NODELAY);
 use Test2::API qw(context test2_add_callback_testing_done);
 use Time::HiRes qw(sleep time);
 
@@ -36,6 +37,19 @@ our $TOP = abs_path(dirname(__FILE__) . '/../..');
 our $NGINX = $ENV{KEFU_NGINX} || '/usr/sbin/nginx';
 our $JSON = JSON::PP->new->utf8->canonical;
 our $VALGRIND = $ENV{KEFU_VALGRIND} ? 1 : 0;
+
+# HTTP::Tiny writes a request's header and body apart: without
+# TCP_NODELAY the body waits for the delayed ACK (40 ms a request).
+{
+    no warnings 'redefine';
+    my $connect = \&HTTP::Tiny::Handle::connect;
+    *HTTP::Tiny::Handle::connect = sub {
+        my $h = $connect->(@_);
+        setsockopt($h->{fh}, IPPROTO_TCP, TCP_NODELAY, 1)
+            or die "TCP_NODELAY: $!";
+        return $h;
+    };
+}
 
 # live harness objects, checked when the test file is done
 my %LIVE;
@@ -234,6 +248,8 @@ sub conf {
         . "        ssl_certificate $d/cert.pem;\n"
         . "        ssl_certificate_key $d/key.pem;\n";
     my $workers = $self->{workers} || 2;
+    # stats_flush => '' leaves the module's default
+    my $flush = $self->{stats_flush} // '10ms';
     # valgrind follows one process: nginx runs single, in the foreground
     my $mode = $VALGRIND ? "daemon off;\nmaster_process off;"
                          : "daemon on;\nmaster_process on;";
@@ -247,6 +263,7 @@ error_log $d/logs/error.log info;
 events { worker_connections 1024; }
 http {
     access_log $d/logs/access.log;
+    @{[ $flush ne '' ? "kefu_stats_flush $flush;" : '' ]}
     client_body_temp_path $d/tmp/body;
     proxy_temp_path $d/tmp/proxy;
     fastcgi_temp_path $d/tmp/fastcgi;
@@ -496,6 +513,14 @@ sub wrk {
     die "no result from wrk:\n$out" unless defined $r{rps};
     $r{bad} //= 0;
     return \%r;
+}
+
+# The tenants' counters of /v1/ask are written by each worker every
+# kefu_stats_flush (10ms here, unless stats_flush => ...): wait for them.
+# A fixed wait: what is "all written" depends on the test.
+sub settle {
+    my ($self) = @_;
+    sleep($VALGRIND ? 1.5 : 0.2);
 }
 
 # --- HTTP ------------------------------------------------------------

@@ -141,7 +141,8 @@ like($t->redis_cmd('TTL', 'kefu:{demo:u1}:s:shared'), qr/^\d+$/,
      'session has a TTL');
 ok($t->redis_cmd('TTL', 'kefu:{demo:u1}:s:shared') > 0, 'TTL positive');
 
-# counters for the trainer
+# counters for the trainer, summed per worker then written
+$t->settle;
 my @d = gmtime;
 my $day = sprintf '%04d%02d%02d', $d[5] + 1900, $d[4] + 1, $d[3];
 my $stats = $t->redis_cmd('HGETALL', "kefu:{demo}:d:$day");
@@ -192,6 +193,7 @@ err_is($t->get('/kefu/v1/ask', token => $tok), 405, 'method_not_allowed',
        'GET ask');
 $r = ask({ question => "怎么\x01还款\x7f" });
 is($r->{status}, 200, 'control characters are ignored');
+$t->settle;
 is($t->redis_cmd('HGET', "kefu:{demo}:d:$day", 'asked'), $asked + 1,
    'only the valid request was counted');
 
@@ -208,6 +210,7 @@ is(scalar @{ $r->{json}{items} }, 3, 'k items');
 is($r->{json}{items}[0]{faq_id}, 'paylater-open', 'same top answer as ask');
 ok(@{ $r->{json}{items}[0]{matched} } > 0, 'matched terms listed');
 ok($r->{json}{items}[0]{score} >= $r->{json}{items}[1]{score}, 'ordered');
+$t->settle;
 is($t->redis_cmd('HGET', "kefu:{demo}:d:$day", 'asked'), $asked,
    'console counted nothing');
 err_is($t->post('/kefu/v1/admin/search', token => $adm,

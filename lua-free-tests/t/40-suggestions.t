@@ -209,6 +209,7 @@ for my $u (qw(h1 h2 h3)) {
                   body => { faq_id => 'withdraw-fee' });
     is($r->{json}{faq_id}, 'withdraw-fee', "$u asked the withdraw fee");
 }
+$t->settle;
 my @hot = @{ $t->redis_cmd('KEYS', 'kefu:{demo}:hot:*') };
 is(scalar @hot, 1, 'one hot generation key');
 ok($t->redis_cmd('TTL', $hot[0]) > 0, 'hot key expires');

@@ -184,6 +184,7 @@ ok(!defined $t->redis_cmd('ZSCORE', "kefu:{demo}:d:$day:u", $q),
 # unhelpful on a fallback turn adds to what /v1/ask counted
 my $fb = ask('今天天气怎么样');
 is($fb->{type}, 'fallback', 'a fallback turn');
+$t->settle;
 my $n0 = $t->redis_cmd('ZSCORE', "kefu:{demo}:d:$day:u", '今天天气怎么样');
 feedback({ session_id => $fb->{session_id}, turn => 1,
            helpful => JSON::PP::false });

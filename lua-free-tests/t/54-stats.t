@@ -116,6 +116,9 @@ for my $b ({ kind => 'phone', reason => 'lost' },
 $t->post('/kefu/v1/ask', token => $t->token('x', tenant => 'other'),
          body => { question => '蚁花怎么开通' });
 
+# the workers write their sums of /v1/ask's counters
+$t->settle;
+
 # a synthetic earlier day, as /v1/ask and the flows would have left it
 my $y = day_of(1);
 $t->redis_cmd('HSET', "kefu:{demo}:d:$y", asked => 10, answered => 6,
