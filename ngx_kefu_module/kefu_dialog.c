@@ -170,7 +170,22 @@ kefu_dialog_ask(const kefu_kb_t *kb, kefu_search_scratch_t *s,
         prev = kefu_kb_find(kb, sess->topic.data, sess->topic.len);
     }
 
-    n = kefu_kb_search(kb, s, in->question, in->qlen, prev, hits, 8);
+    n = -1;
+
+    if (in->memo != NULL) {
+        n = kefu_memo_get(in->memo, kb, prev, in->question, in->qlen, hits,
+                          8);
+    }
+
+    if (n < 0) {
+        n = kefu_kb_search(kb, s, in->question, in->qlen, prev, hits, 8);
+
+        if (n >= 0 && in->memo != NULL) {
+            kefu_memo_put(in->memo, kb, prev, in->question, in->qlen, hits,
+                          n, 8);
+        }
+    }
+
     if (n < 0) {
         out->error = "question is not valid UTF-8";
         return KEFU_ERROR;

@@ -8,6 +8,7 @@
 #define KEFU_DIALOG_H
 
 #include "kefu_kb.h"
+#include "kefu_memo.h"
 #include "kefu_session.h"
 
 
@@ -34,6 +35,7 @@ typedef struct {
     double                low;          /* clarify_threshold */
     size_t                max_turns;
     int64_t               now;
+    kefu_memo_t          *memo;         /* the worker's, or NULL */
 } kefu_ask_in_t;
 
 

@@ -1062,6 +1062,29 @@ kefu_buf_adds(kefu_buf_t *b, const char *s)
 
 
 void
+kefu_buf_add_int(kefu_buf_t *b, long long n)
+{
+    char                 tmp[24], *p;
+    unsigned long long   u;
+
+    /* the magnitude as unsigned: -LLONG_MIN does not fit a long long */
+    u = n < 0 ? 0ULL - (unsigned long long) n : (unsigned long long) n;
+    p = tmp + sizeof(tmp);
+
+    do {
+        *--p = (char) ('0' + u % 10);
+        u /= 10;
+    } while (u);
+
+    if (n < 0) {
+        *--p = '-';
+    }
+
+    kefu_buf_add(b, p, (size_t) (tmp + sizeof(tmp) - p));
+}
+
+
+void
 kefu_buf_addf(kefu_buf_t *b, const char *fmt, ...)
 {
     int             n;

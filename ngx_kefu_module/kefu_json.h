@@ -88,6 +88,8 @@ void kefu_buf_add(kefu_buf_t *b, const void *data, size_t len);
 void kefu_buf_adds(kefu_buf_t *b, const char *s);
 void kefu_buf_addf(kefu_buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Appends n in decimal: what kefu_buf_addf("%lld") does, without stdio. */
+void kefu_buf_add_int(kefu_buf_t *b, long long n);
 /*
  * Appends a JSON string literal with quotes; s should be valid UTF-8
  * (an ill-formed byte is written as U+FFFD).  Escapes '"', '\\', control

@@ -1377,7 +1377,8 @@ kefu_events_check(const kefu_json_t *body, int64_t now, int64_t max_age,
                 return KEFU_ERROR;
             }
 
-            if (v->integer < now - max_age) {
+            /* a trail_ttl of decades must not let 1969 in */
+            if (v->integer < now - max_age || v->integer < 0) {
                 snprintf(err, errlen, "events[%zu].ts is older than the "
                          "trail is kept", i);
                 return KEFU_ERROR;
@@ -1409,7 +1410,9 @@ kefu_event_encode(kefu_buf_t *b, const kefu_event_in_t *ev)
     size_t              k;
     const kefu_json_t  *x;
 
-    kefu_buf_addf(b, "{\"ts\":%lld,\"type\":", (long long) ev->ts);
+    kefu_buf_adds(b, "{\"ts\":");
+    kefu_buf_add_int(b, (long long) ev->ts);
+    kefu_buf_adds(b, ",\"type\":");
     kefu_buf_add_json_str(b, ev->type.data, ev->type.len);
 
     if (ev->attrs != NULL) {
@@ -1438,7 +1441,7 @@ kefu_event_encode(kefu_buf_t *b, const kefu_event_in_t *ev)
 
             case KEFU_JSON_NUMBER:
                 if (x->is_int) {
-                    kefu_buf_addf(b, "%lld", (long long) x->integer);
+                    kefu_buf_add_int(b, (long long) x->integer);
 
                 } else {
                     kefu_buf_addf(b, "%.17g", x->number);
@@ -1682,7 +1685,7 @@ kefu_suggest_sum_fold(kefu_suggest_sum_t *sums, size_t n, int64_t ref,
         m = cap;
     }
 
-    kefu_buf_addf(out, "%lld", (long long) ref);
+    kefu_buf_add_int(out, (long long) ref);
 
     for (i = 0; i < m; i++) {
         kefu_buf_adds(out, ";");
@@ -1690,7 +1693,8 @@ kefu_suggest_sum_fold(kefu_suggest_sum_t *sums, size_t n, int64_t ref,
         kefu_buf_addf(out, " %.9g", sums[i].count);
 
         for (k = 0; k < sums[i].nts; k++) {
-            kefu_buf_addf(out, " %lld", (long long) sums[i].ts[k]);
+            kefu_buf_adds(out, " ");
+            kefu_buf_add_int(out, (long long) sums[i].ts[k]);
         }
     }
 

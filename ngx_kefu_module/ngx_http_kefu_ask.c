@@ -243,6 +243,7 @@ ngx_http_kefu_ask_turn(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
     t = ctx->tenant;
+    ask->in.memo = kmcf->memo;
 
     if (kefu_dialog_ask(t->kb, kmcf->scratch, &ask->sess, &ask->in,
                         &ask->out)

@@ -49,14 +49,6 @@ typedef struct {
 } ngx_http_kefu_events_t;
 
 
-/* one distinct event type of the batch */
-typedef struct {
-    kefu_str_t                  type;
-    double                      inc;
-    kefu_suggest_sum_t          sum;
-} ngx_http_kefu_events_type_t;
-
-
 /*
  * KEYS: trail, tsum.  ARGV: the three above, then the stored events.
  * Returns the summary's length.
@@ -125,7 +117,7 @@ ngx_int_t
 ngx_http_kefu_events(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 {
     char                          err[128];
-    size_t                        i, j, k, n, nt;
+    size_t                        i, n;
     int64_t                       ref, h;
     ngx_int_t                     rc;
     ngx_str_t                    *a, *e;
@@ -135,7 +127,7 @@ ngx_http_kefu_events(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
     ngx_http_kefu_tenant_t       *t;
     ngx_http_kefu_events_t       *es;
     ngx_http_kefu_main_conf_t    *kmcf;
-    ngx_http_kefu_events_type_t  *ty;
+    kefu_suggest_sum_t           *sums;
 
     t = ctx->tenant;
 
@@ -156,57 +148,28 @@ ngx_http_kefu_events(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
     ctx->data = es;
     es->accepted = n;
 
-    ty = ngx_palloc(r->pool, n * sizeof(ngx_http_kefu_events_type_t));
-    if (ty == NULL) {
+    sums = ngx_palloc(r->pool, n * sizeof(kefu_suggest_sum_t));
+    if (sums == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* the batch by type: counts as of R, newest timestamp(s) */
+    /* the summary record of the batch is the fold of its events, each
+     * counted once at its own time, as of R */
     h = ngx_max((int64_t) t->trail_half_life, 1);
     ref = kefu_hot_generation((int64_t) ngx_time(), h);
-    nt = 0;
 
     for (i = 0; i < n; i++) {
-        for (j = 0; j < nt; j++) {
-            if (ty[j].type.len == ev[i].type.len
-                && ngx_memcmp(ty[j].type.data, ev[i].type.data,
-                              ev[i].type.len)
-                   == 0)
-            {
-                break;
-            }
-        }
-
-        if (j == nt) {
-            ty[nt].type = ev[i].type;
-            ty[nt].inc = 0;
-            ty[nt].sum.nts = 0;
-            nt++;
-        }
-
-        ty[j].inc += kefu_hot_increment(ev[i].ts, h, ref);
-
-        /* newest first, distinct; one kept, or a few for risk patterns */
-        kefu_suggest_sum_insert(&ty[j].sum, ev[i].ts,
-                                kefu_suggest_sum_history(ev[i].type.data,
-                                                         ev[i].type.len)
-                                ? KEFU_SUGGEST_SUM_TS : 1);
+        sums[i].type = ev[i].type;
+        sums[i].count = 1;
+        sums[i].ref = ev[i].ts;
+        sums[i].ts[0] = ev[i].ts;
+        sums[i].nts = 1;
     }
 
-    /* the summary record: "R;X c ts[ ts...];..." */
-    kefu_buf_init(&b, &ctx->alloc, 64 + nt * 48);
-    kefu_buf_addf(&b, "%lld", (long long) ref);
+    kefu_buf_init(&b, &ctx->alloc, 64 + n * 48);
 
-    for (j = 0; j < nt; j++) {
-        kefu_buf_adds(&b, ";");
-        kefu_buf_add(&b, ty[j].type.data, ty[j].type.len);
-        /* below 2^34 (kefu_hot_increment()); old events give tiny ones:
-         * significant digits, not decimals */
-        kefu_buf_addf(&b, " %.9g", ty[j].inc);
-
-        for (k = 0; k < ty[j].sum.nts; k++) {
-            kefu_buf_addf(&b, " %lld", (long long) ty[j].sum.ts[k]);
-        }
+    if (kefu_suggest_sum_fold(sums, n, ref, (double) h, n, &b) != KEFU_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (b.failed) {

@@ -51,6 +51,7 @@ typedef struct {
     ngx_msec_t                  stats_flush;    /* kefu_stats_flush */
     ngx_uint_t                  sorted;     /* tenants sorted by name */
     void                       *scratch;    /* the worker's search state */
+    void                       *memo;       /* its kefu_memo_t of /v1/ask */
     void                       *metrics;    /* ngx_http_kefu_metrics.c */
 } ngx_http_kefu_main_conf_t;
 

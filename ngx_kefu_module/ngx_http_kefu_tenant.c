@@ -8,11 +8,14 @@
 #include "ngx_http_kefu_module.h"
 #include "ngx_http_kefu_tenant.h"
 #include "kefu_kb.h"
+#include "kefu_memo.h"
 #include "kefu_suggest.h"
 
 
 #define NGX_HTTP_KEFU_SECRET_MIN   16
 #define NGX_HTTP_KEFU_SECRET_MAX   4096
+/* the /v1/ask search memo: about 1.4 MB per worker */
+#define NGX_HTTP_KEFU_MEMO_SLOTS   4096
 
 
 typedef enum {
@@ -448,7 +451,9 @@ ngx_http_kefu_tenants_init_process(ngx_cycle_t *cycle,
     alloc.ctx = cycle->pool;
 
     kmcf->scratch = kefu_search_scratch_create(&alloc, ndocs);
-    if (kmcf->scratch == NULL) {
+    kmcf->memo = kefu_memo_create(&alloc, NGX_HTTP_KEFU_MEMO_SLOTS);
+
+    if (kmcf->scratch == NULL || kmcf->memo == NULL) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
                       "kefu: no memory for the search scratch");
         return NGX_ERROR;

@@ -2,6 +2,7 @@
  * Unit tests: kefu_json_parse, kefu_json_get and kefu_buf_*.
  */
 
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -477,6 +478,19 @@ test_buf(void)
     kefu_buf_addf(&b, "-%d-%s", 42, "x");
     is_str(b.data, "abcd-42-x", "add, adds, addf");
     is_int(b.len, 9, "len");
+
+    kefu_buf_init(&b, &test_arena.allocator, 0);
+    kefu_buf_add_int(&b, 0);
+    kefu_buf_adds(&b, " ");
+    kefu_buf_add_int(&b, -17);
+    kefu_buf_adds(&b, " ");
+    kefu_buf_add_int(&b, 1795402682);
+    kefu_buf_adds(&b, " ");
+    kefu_buf_add_int(&b, LLONG_MAX);
+    kefu_buf_adds(&b, " ");
+    kefu_buf_add_int(&b, LLONG_MIN);
+    is_str(b.data, "0 -17 1795402682 9223372036854775807 "
+           "-9223372036854775808", "add_int, extremes included");
 
     kefu_buf_init(&b, &test_arena.allocator, 1);
     kefu_buf_addf(&b, "%d", 7);

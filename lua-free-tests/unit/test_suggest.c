@@ -453,6 +453,15 @@ test_events(void)
        "7 days old");
     ok(CHECK("{\"events\":[{\"type\":\"x\",\"ts\":1799395199}]}")
        == KEFU_ERROR, "older than the trail");
+    j = kefu_json_parse(&a.allocator,
+                        (const unsigned char *)
+                        "{\"events\":[{\"type\":\"x\",\"ts\":-5}]}",
+                        sizeof("{\"events\":[{\"type\":\"x\",\"ts\":-5}]}")
+                        - 1, NULL, err, sizeof(err));
+    ok(j != NULL && kefu_events_check(j, now, 100LL * 365 * 86400, ev, &n,
+                                      err, sizeof(err))
+                    == KEFU_ERROR,
+       "before 1970, even with a trail kept for a century");
     ok(CHECK("{\"events\":[{\"type\":\"x\",\"attrs\":[]}]}") == KEFU_ERROR,
        "attrs an array");
     ok(CHECK("{\"events\":[{\"type\":\"x\",\"attrs\":{\"a\":{}}}]}")
