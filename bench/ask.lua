@@ -19,11 +19,17 @@ function setup(thread)
 end
 
 function init(args)
-    -- 8 questions x 500 sessions: 1000 distinct (question, session) turns
-    for i = 1, 1000 do
-        local body = '{"question":"' .. qs[i % #qs + 1]
-                     .. '","session_id":"b' .. (tid or "0") .. "-"
-                     .. (i % 500) .. '"}'
+    -- 8 questions x 500 sessions: 1000 distinct (question, session) turns;
+    -- with KEFU_DISTINCT, 20000 turns whose questions all differ (a
+    -- number after them), more than the server's search memo keeps
+    local distinct = os.getenv("KEFU_DISTINCT")
+    for i = 1, distinct and 20000 or 1000 do
+        local q = qs[i % #qs + 1]
+        if distinct then
+            q = q .. " " .. tid .. "-" .. i
+        end
+        local body = '{"question":"' .. q .. '","session_id":"b'
+                     .. (tid or "0") .. "-" .. (i % 500) .. '"}'
         reqs[i] = wrk.format("POST", nil, headers, body)
     end
 end

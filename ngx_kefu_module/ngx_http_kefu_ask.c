@@ -1,8 +1,12 @@
 /*
  * ngx_kefu: POST /v1/ask.
  *
- * One read (the session, only when the client continues one) and one
- * write (the session and the user's asked set) per turn; the tenant's
+ * A turn is one write (the session and the user's asked set), a
+ * compare-and-set against the session as this worker last saw it
+ * (ngx_http_kefu_sessions.c).  A session the worker has no copy of is
+ * read first; one that changed meanwhile (another worker's turn, an
+ * expiry) comes back with the refusal and the turn is done again on it,
+ * so concurrent turns of one session are never lost.  The tenant's
  * counters are summed per worker (ngx_http_kefu_tally.c).  The reply is
  * sent after Redis confirmed the write, so that the next turn, on any
  * worker, sees this one.  Without Redis the question is still answered,
@@ -16,6 +20,7 @@
 
 #define NGX_HTTP_KEFU_ASK_MAX_CHARS  500
 #define NGX_HTTP_KEFU_STATS_TTL      7776000        /* 90 days */
+#define NGX_HTTP_KEFU_ASK_ATTEMPTS   4      /* writes refused in a row */
 
 
 typedef struct {
@@ -25,6 +30,9 @@ typedef struct {
     kefu_ask_in_t           in;
     kefu_ask_out_t          out;
     kefu_session_t          sess;
+    ngx_str_t               seen;       /* the stored session, "" if none */
+    ngx_str_t               value;      /* the session written */
+    ngx_uint_t              attempts;
     unsigned                new_session:1;
     unsigned                unavailable:1;
 } ngx_http_kefu_ask_t;
@@ -42,15 +50,22 @@ static const kefu_field_t  ngx_http_kefu_ask_fields[] = {
 
 /*
  * A turn's write, in the user's Cluster slot: KEYS[1] the session,
- * KEYS[2] the recently asked FAQs of 猜你关心 (32 kept); ARGV[1] the session, ARGV[2] its TTL, ARGV[3] the
- * answered FAQ or "", ARGV[4] now, ARGV[5] the asked set's TTL.
+ * KEYS[2] the recently asked FAQs of 猜你关心 (32 kept); ARGV[1] the
+ * session as read or last written ("" for none), ARGV[2] the new one,
+ * ARGV[3] its TTL, ARGV[4] the answered FAQ or "", ARGV[5] now, ARGV[6]
+ * the asked set's TTL.  Returns 1, or the stored session ("" for none)
+ * when it is not ARGV[1]: nothing is written then.
  */
 static ngx_str_t  ngx_http_kefu_turn_lua = ngx_string(
-    "redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])\n"
-    "if ARGV[3] ~= '' then\n"
-    "  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])\n"
+    "local cur = redis.call('GET', KEYS[1]) or ''\n"
+    "if cur ~= ARGV[1] then\n"
+    "  return cur\n"
+    "end\n"
+    "redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])\n"
+    "if ARGV[4] ~= '' then\n"
+    "  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[4])\n"
     "  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -33)\n"
-    "  redis.call('EXPIRE', KEYS[2], ARGV[5])\n"
+    "  redis.call('EXPIRE', KEYS[2], ARGV[6])\n"
     "end\n"
     "return 1\n");
 
@@ -63,6 +78,8 @@ static ngx_int_t ngx_http_kefu_ask_turn(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx, ngx_http_kefu_ask_t *ask);
 static void ngx_http_kefu_ask_saved(ngx_http_request_t *r, void *data,
     ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
+static void ngx_http_kefu_ask_resume(ngx_http_kefu_ctx_t *ctx,
+    ngx_http_kefu_ask_t *ask);
 static ngx_int_t ngx_http_kefu_ask_reply(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx, ngx_http_kefu_ask_t *ask);
 static ngx_int_t ngx_http_kefu_has_text(u_char *p, size_t len);
@@ -170,8 +187,21 @@ ngx_http_kefu_ask(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ngx_str_set(&ask->seen, "");
+
     if (ask->new_session) {
         return ngx_http_kefu_ask_turn(r, ctx, ask);
+    }
+
+    rc = ngx_http_kefu_sessions_get(r->pool, &ask->session_key, &ask->seen);
+
+    if (rc == NGX_OK) {
+        ngx_http_kefu_ask_resume(ctx, ask);
+        return ngx_http_kefu_ask_turn(r, ctx, ask);
+    }
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ngx_str_set(&argv[0], "GET");
@@ -213,9 +243,8 @@ ngx_http_kefu_ask_loaded(ngx_http_request_t *r, void *data, ngx_int_t rc,
         rep = replies[0];
 
         if (rep->type == REDIS_REPLY_STRING) {
-            /* a damaged value costs the context, not the answer */
-            (void) kefu_session_decode(&ctx->alloc, rep->str.data,
-                                       rep->str.len, &ask->sess);
+            ask->seen = rep->str;
+            ngx_http_kefu_ask_resume(ctx, ask);
 
         } else if (rep->type != REDIS_REPLY_NIL) {
             ask->unavailable = 1;
@@ -236,7 +265,7 @@ ngx_http_kefu_ask_turn(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
 {
     u_char                     *p;
     ngx_int_t                   rc;
-    ngx_str_t                   a[7];
+    ngx_str_t                   a[8];
     kefu_buf_t                  sb;
     ngx_http_kefu_tenant_t     *t;
     ngx_http_kefu_main_conf_t  *kmcf;
@@ -253,11 +282,6 @@ ngx_http_kefu_ask_turn(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
                                         "invalid_request", ask->out.error);
     }
 
-    /* counted even while Redis is down: the sums wait for it */
-    if (ngx_http_kefu_ask_count(r, ctx, ask) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     if (ask->unavailable) {
         return ngx_http_kefu_ask_reply(r, ctx, ask);
     }
@@ -270,31 +294,34 @@ ngx_http_kefu_ask_turn(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ask->value.data = sb.data;
+    ask->value.len = sb.len;
+
     a[0] = ask->session_key;
 
     if (ngx_http_kefu_user_key(r, ctx, "asked", &a[1]) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    a[2].data = sb.data;
-    a[2].len = sb.len;
-    a[3].data = p;
-    a[3].len = ngx_sprintf(p, "%T", t->session_ttl) - p;
-    p += a[3].len;
-    ngx_str_null(&a[4]);
+    a[2] = ask->seen;
+    a[3] = ask->value;
+    a[4].data = p;
+    a[4].len = ngx_sprintf(p, "%T", t->session_ttl) - p;
+    p += a[4].len;
+    ngx_str_null(&a[5]);
 
     if (ask->out.type == KEFU_REPLY_ANSWER && ask->out.faq >= 0) {
-        a[4].data = t->kb->faqs[ask->out.faq].id.data;
-        a[4].len = t->kb->faqs[ask->out.faq].id.len;
+        a[5].data = t->kb->faqs[ask->out.faq].id.data;
+        a[5].len = t->kb->faqs[ask->out.faq].id.len;
     }
 
-    a[5].data = p;
-    a[5].len = ngx_sprintf(p, "%T", ask->in.now) - p;
-    p += a[5].len;
     a[6].data = p;
-    a[6].len = ngx_sprintf(p, "%T", t->suggest_asked_window) - p;
+    a[6].len = ngx_sprintf(p, "%T", ask->in.now) - p;
+    p += a[6].len;
+    a[7].data = p;
+    a[7].len = ngx_sprintf(p, "%T", t->suggest_asked_window) - p;
 
-    rc = ngx_http_kefu_redis_eval(r, kmcf->ask_scripts[0], 2, 7, a,
+    rc = ngx_http_kefu_redis_eval(r, kmcf->ask_scripts[0], 2, 8, a,
                                   ngx_http_kefu_ask_saved, ask);
 
     if (rc == NGX_OK) {
@@ -413,16 +440,57 @@ static void
 ngx_http_kefu_ask_saved(ngx_http_request_t *r, void *data, ngx_int_t rc,
     ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
 {
-    ngx_http_kefu_ctx_t  *ctx;
-    ngx_http_kefu_ask_t  *ask = data;
+    ngx_http_kefu_ctx_t          *ctx;
+    ngx_http_kefu_ask_t          *ask = data;
+    ngx_http_kefu_redis_reply_t  *rep;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
+    rep = (rc == NGX_OK && n == 1) ? replies[0] : NULL;
 
-    if (rc != NGX_OK || n == 0 || replies[0]->type == REDIS_REPLY_ERROR) {
+    if (rep != NULL && rep->type == REDIS_REPLY_INTEGER) {
+        ngx_http_kefu_sessions_put(&ask->session_key, &ask->value);
+
+    } else if (rep != NULL && rep->type == REDIS_REPLY_STRING
+               && ++ask->attempts < NGX_HTTP_KEFU_ASK_ATTEMPTS)
+    {
+        /* the session moved on: this turn again, after what is stored */
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "kefu ask: session changed, attempt %ui",
+                       ask->attempts + 1);
+
+        ask->seen = rep->str;
+        ngx_http_kefu_ask_resume(ctx, ask);
+
+        rc = ngx_http_kefu_ask_turn(r, ctx, ask);
+
+        if (rc != NGX_DONE) {
+            ngx_http_finalize_request(r, rc);
+        }
+
+        return;
+
+    } else {
+        /* not written (Redis failed, or the session kept changing) */
+        ngx_http_kefu_sessions_drop(&ask->session_key);
         ask->unavailable = 1;
     }
 
     ngx_http_finalize_request(r, ngx_http_kefu_ask_reply(r, ctx, ask));
+}
+
+
+/* The turn starts again from ask->seen, the session as stored. */
+
+static void
+ngx_http_kefu_ask_resume(ngx_http_kefu_ctx_t *ctx, ngx_http_kefu_ask_t *ask)
+{
+    kefu_session_init(&ask->sess);
+
+    /* a damaged value costs the context, not the answer */
+    if (ask->seen.len) {
+        (void) kefu_session_decode(&ctx->alloc, ask->seen.data,
+                                   ask->seen.len, &ask->sess);
+    }
 }
 
 
@@ -453,6 +521,11 @@ ngx_http_kefu_ask_reply(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
 
     kb = ctx->tenant->kb;
     out = &ask->out;
+
+    /* counted even while Redis is down: the sums wait for it */
+    if (ngx_http_kefu_ask_count(r, ctx, ask) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     /* metrics and $kefu_reply, $kefu_faq_id, $kefu_confidence */
     ngx_http_kefu_metrics_ask(r, ctx, out->type,

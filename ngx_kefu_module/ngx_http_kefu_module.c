@@ -229,7 +229,9 @@ ngx_http_kefu_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    if (ngx_http_kefu_tally_init_process(cycle, kmcf) != NGX_OK) {
+    if (ngx_http_kefu_tally_init_process(cycle, kmcf) != NGX_OK
+        || ngx_http_kefu_sessions_init_process(cycle) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -242,6 +244,7 @@ ngx_http_kefu_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_kefu_metrics_exit_process(cycle);
     ngx_http_kefu_tally_exit_process(cycle);
+    ngx_http_kefu_sessions_exit_process(cycle);
     ngx_http_kefu_redis_exit_process(cycle);
 }
 

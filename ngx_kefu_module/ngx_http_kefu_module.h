@@ -163,6 +163,14 @@ ngx_int_t ngx_http_kefu_feedback(ngx_http_request_t *r,
 ngx_int_t ngx_http_kefu_admin_stats(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx);
 
+/* ngx_http_kefu_sessions.c: the worker's copies of the sessions it wrote */
+ngx_int_t ngx_http_kefu_sessions_init_process(ngx_cycle_t *cycle);
+void ngx_http_kefu_sessions_exit_process(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_kefu_sessions_get(ngx_pool_t *pool, ngx_str_t *key,
+    ngx_str_t *value);
+void ngx_http_kefu_sessions_put(ngx_str_t *key, ngx_str_t *value);
+void ngx_http_kefu_sessions_drop(ngx_str_t *key);
+
 /* ngx_http_kefu_tally.c: the tenants' counters, summed per worker */
 #define NGX_HTTP_KEFU_TALLY_COUNT  0    /* hash field, TTL set once */
 #define NGX_HTTP_KEFU_TALLY_RANK   1    /* sorted set, TTL set once */
