@@ -523,6 +523,56 @@ sub settle {
     sleep($VALGRIND ? 1.5 : 0.2);
 }
 
+# Benchmarks: /ok (`return 200`) and each target in turn, ROUNDS times
+# (3 unless set), so that a slow or a fast spell of the shared machine
+# falls on both sides of a ratio.  Targets: name => { path, args => [wrk
+# arguments], env => {…} }.  Returns name => { rps, p99 (ms), ratio, bad,
+# ratios => [...] } with medians over the rounds; the ratio of each round
+# is against the /ok run just before it.
+sub compare {
+    my ($self, @targets) = @_;
+    my $rounds = $ENV{ROUNDS} || 3;
+    my (%rps, %p99, %ratio, %bad);
+    my @names = ('ok', map { $targets[2 * $_] } 0 .. $#targets / 2);
+    my %spec = ('ok' => { path => '/ok' }, @targets);
+
+    $self->wrk('/ok');                      # warm up
+    for (1 .. $rounds) {
+        for my $name (@names) {
+            my $sp = $spec{$name};
+            local @ENV{keys %{ $sp->{env} || {} }} = values %{ $sp->{env} || {} };
+            my $r = $self->wrk($sp->{path}, @{ $sp->{args} || [] });
+            push @{ $rps{$name} }, $r->{rps};
+            push @{ $p99{$name} }, ms($r->{p99});
+            push @{ $ratio{$name} }, $r->{rps} / $rps{ok}[-1];
+            $bad{$name} += $r->{bad};
+        }
+    }
+    my %res;
+    for my $name (@names) {
+        $res{$name} = { rps => median(@{ $rps{$name} }),
+                        p99 => median(@{ $p99{$name} }),
+                        ratio => median(@{ $ratio{$name} }),
+                        ratios => $ratio{$name}, bad => $bad{$name} };
+    }
+    return \%res;
+}
+
+sub median {
+    my @v = sort { $a <=> $b } @_;
+    return @v % 2 ? $v[$#v / 2] : ($v[@v / 2 - 1] + $v[@v / 2]) / 2;
+}
+
+# wrk's "4.67ms", "980.00us", "1.02s" in ms
+sub ms {
+    my ($v) = @_;
+    return undef unless defined $v && $v =~ /^([\d.]+)(us|ms|s|m)$/;
+    return $1 / 1000 if $2 eq 'us';
+    return $1 if $2 eq 'ms';
+    return $1 * 1000 if $2 eq 's';
+    return $1 * 60000;
+}
+
 # --- HTTP ------------------------------------------------------------
 
 sub url {
