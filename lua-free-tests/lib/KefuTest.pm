@@ -316,6 +316,8 @@ sub nginx {
 sub start_nginx {
     my ($self) = @_;
     $self->write_file('nginx.conf', $self->conf);
+    # with our Redis running, tests start once every worker is connected
+    my $pings = $self->redis_running ? $self->redis_pings : undef;
     if ($VALGRIND) {
         $self->start_valgrind;
     } else {
@@ -325,7 +327,12 @@ sub start_nginx {
     for (1 .. ($VALGRIND ? 2400 : 200)) {
         my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                       PeerPort => $self->{http_port});
-        if ($s) { close $s; $self->wait_redis_up if $VALGRIND; return 1; }
+        if ($s) {
+            close $s;
+            $self->wait_redis_up if $VALGRIND;
+            $self->wait_workers_connected($pings) if defined $pings;
+            return 1;
+        }
         die "nginx exited during start-up: " . $self->error_log
             if $self->{vg_pid} && waitpid($self->{vg_pid}, WNOHANG) > 0;
         sleep 0.025;
@@ -343,6 +350,28 @@ sub wait_redis_up {
         return if ($r->{json}{redis} // '') eq 'up';
         sleep 0.025;
     }
+}
+
+sub redis_running {
+    my ($self) = @_;
+    return $self->{redis_port} && !defined $self->{redis_directive}
+        && -f "$self->{dir}/redis/redis.pid";
+}
+
+sub wait_workers_connected {
+    my ($self, $before) = @_;
+    my $want = $before + ($VALGRIND ? 1 : $self->{workers} || 2);
+    for (1 .. 200) {
+        return if $self->redis_pings >= $want;
+        sleep 0.025;
+    }
+}
+
+# Redis' count of PINGs: each worker's connection handshake ends with one
+sub redis_pings {
+    my ($self) = @_;
+    my $info = $self->redis_cmd('INFO', 'commandstats');
+    return $info =~ /cmdstat_ping:calls=(\d+)/ ? $1 : 0;
 }
 
 # nginx under valgrind in the foreground, a child of the test: its exit
