@@ -196,6 +196,7 @@ ngx_http_kefu_ask(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
     rc = ngx_http_kefu_sessions_get(r->pool, &ask->session_key, &ask->seen);
 
     if (rc == NGX_OK) {
+        ngx_http_kefu_worker_stats()->session_copies++;
         ngx_http_kefu_ask_resume(ctx, ask);
         return ngx_http_kefu_ask_turn(r, ctx, ask);
     }
@@ -454,6 +455,8 @@ ngx_http_kefu_ask_saved(ngx_http_request_t *r, void *data, ngx_int_t rc,
                && ++ask->attempts < NGX_HTTP_KEFU_ASK_ATTEMPTS)
     {
         /* the session moved on: this turn again, after what is stored */
+        ngx_http_kefu_worker_stats()->session_refused++;
+
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "kefu ask: session changed, attempt %ui",
                        ask->attempts + 1);

@@ -15,9 +15,10 @@
  */
 
 #include "ngx_http_kefu_module.h"
+#include "kefu_memo.h"
 
 
-#define NGX_HTTP_KEFU_METRICS_MAGIC      0x6b6d7431   /* layout version */
+#define NGX_HTTP_KEFU_METRICS_MAGIC      0x6b6d7432   /* layout version */
 #define NGX_HTTP_KEFU_METRICS_ENDPOINTS  48
 #define NGX_HTTP_KEFU_METRICS_TENANTS    4096
 #define NGX_HTTP_KEFU_METRICS_WORKERS    128
@@ -99,11 +100,23 @@ typedef struct {
 } ngx_http_kefu_metrics_redis_t;
 
 
+/* the workers' memo, session copies and counter sums, all of them */
+typedef struct {
+    ngx_atomic_t        memo_lookups;
+    ngx_atomic_t        memo_hits;
+    ngx_atomic_t        session_copies;
+    ngx_atomic_t        session_refused;
+    ngx_atomic_t        counter_writes;
+    ngx_atomic_t        counters_dropped;
+} ngx_http_kefu_metrics_workers_t;
+
+
 typedef struct {
     ngx_uint_t                          magic;
     size_t                              size;
     ngx_atomic_t                        reloads;    /* zone reuses */
     ngx_http_kefu_metrics_redis_t       redis;
+    ngx_http_kefu_metrics_workers_t     workers;
     ngx_http_kefu_metrics_endpoint_t    ep[NGX_HTTP_KEFU_METRICS_ENDPOINTS];
     ngx_http_kefu_metrics_worker_t      wk[NGX_HTTP_KEFU_METRICS_WORKERS];
     ngx_http_kefu_metrics_tenant_t      tn[NGX_HTTP_KEFU_METRICS_TENANTS];
@@ -129,6 +142,7 @@ typedef struct {
     /* below: each worker's own copy, written only by that worker */
     ngx_uint_t                      worker_slot;
     ngx_http_kefu_redis_stats_t     published;  /* Redis counters added */
+    ngx_http_kefu_worker_stats_t    published_ws;   /* and the others */
     ngx_event_t                     timer;
     ngx_uint_t                      ncache;
     ngx_http_kefu_metrics_cache_t   cache[NGX_HTTP_KEFU_METRICS_ENDPOINTS];
@@ -609,11 +623,20 @@ ngx_http_kefu_metrics_tick(ngx_event_t *ev)
         mcf->published.field = st->field;                                    \
     }
 
+#define ngx_http_kefu_metrics_add_ws(field)                                  \
+    if (ws->field != mcf->published_ws.field) {                              \
+        (void) ngx_atomic_fetch_add(&sh->workers.field,                      \
+                                    ws->field - mcf->published_ws.field);    \
+        mcf->published_ws.field = ws->field;                                 \
+    }
+
 static void
 ngx_http_kefu_metrics_publish(ngx_http_kefu_metrics_conf_t *mcf)
 {
+    uint64_t                         lookups, hits;
     ngx_http_kefu_metrics_sh_t      *sh;
     ngx_http_kefu_redis_stats_t     *st;
+    ngx_http_kefu_worker_stats_t    *ws;
     ngx_http_kefu_metrics_worker_t  *wk;
 
     sh = mcf->sh;
@@ -624,6 +647,21 @@ ngx_http_kefu_metrics_publish(ngx_http_kefu_metrics_conf_t *mcf)
     ngx_http_kefu_metrics_add(timeouts);
     ngx_http_kefu_metrics_add(reconnects);
     ngx_http_kefu_metrics_add(rejected);
+
+    ws = ngx_http_kefu_worker_stats();
+
+    if (mcf->kmcf->memo != NULL) {
+        kefu_memo_stats(mcf->kmcf->memo, &lookups, &hits);
+        ws->memo_lookups = (ngx_atomic_uint_t) lookups;
+        ws->memo_hits = (ngx_atomic_uint_t) hits;
+    }
+
+    ngx_http_kefu_metrics_add_ws(memo_lookups);
+    ngx_http_kefu_metrics_add_ws(memo_hits);
+    ngx_http_kefu_metrics_add_ws(session_copies);
+    ngx_http_kefu_metrics_add_ws(session_refused);
+    ngx_http_kefu_metrics_add_ws(counter_writes);
+    ngx_http_kefu_metrics_add_ws(counters_dropped);
 
     if (mcf->worker_slot == NGX_HTTP_KEFU_METRICS_NONE) {
         return;
@@ -992,6 +1030,38 @@ ngx_http_kefu_metrics_handler(ngx_http_request_t *r)
         (unsigned long) sh->redis.timeouts,
         (unsigned long) sh->redis.reconnects,
         (unsigned long) sh->redis.rejected);
+
+    kefu_buf_addf(&mb,
+        "# HELP kefu_search_memo_lookups_total /v1/ask questions looked up "
+        "in the workers' search memo.\n"
+        "# TYPE kefu_search_memo_lookups_total counter\n"
+        "kefu_search_memo_lookups_total %lu\n"
+        "# HELP kefu_search_memo_hits_total Of them, found: not ranked "
+        "again.\n"
+        "# TYPE kefu_search_memo_hits_total counter\n"
+        "kefu_search_memo_hits_total %lu\n"
+        "# HELP kefu_session_copies_total /v1/ask turns written against "
+        "the worker's copy of the session, without reading it.\n"
+        "# TYPE kefu_session_copies_total counter\n"
+        "kefu_session_copies_total %lu\n"
+        "# HELP kefu_session_refused_total Session writes Redis refused "
+        "because the session had changed; the turn was done again.\n"
+        "# TYPE kefu_session_refused_total counter\n"
+        "kefu_session_refused_total %lu\n"
+        "# HELP kefu_counter_writes_total Scripts that wrote the workers' "
+        "sums of the /v1/ask counters.\n"
+        "# TYPE kefu_counter_writes_total counter\n"
+        "kefu_counter_writes_total %lu\n"
+        "# HELP kefu_counters_dropped_total Counter increments lost (sums "
+        "full while Redis was down, or a failed write).\n"
+        "# TYPE kefu_counters_dropped_total counter\n"
+        "kefu_counters_dropped_total %lu\n",
+        (unsigned long) sh->workers.memo_lookups,
+        (unsigned long) sh->workers.memo_hits,
+        (unsigned long) sh->workers.session_copies,
+        (unsigned long) sh->workers.session_refused,
+        (unsigned long) sh->workers.counter_writes,
+        (unsigned long) sh->workers.counters_dropped);
 
     kefu_buf_adds(&mb,
         "# HELP kefu_kb_faqs FAQs in the tenant's knowledge base.\n"

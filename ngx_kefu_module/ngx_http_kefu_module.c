@@ -268,6 +268,17 @@ ngx_http_kefu_add_scripts(ngx_conf_t *cf, ngx_http_kefu_main_conf_t *kmcf,
 }
 
 
+/* the worker's own: each process has its copy */
+static ngx_http_kefu_worker_stats_t  ngx_http_kefu_stats;
+
+
+ngx_http_kefu_worker_stats_t *
+ngx_http_kefu_worker_stats(void)
+{
+    return &ngx_http_kefu_stats;
+}
+
+
 /* kefu_alloc_t over an nginx pool: the core's memory dies with the pool */
 
 void *

@@ -62,6 +62,18 @@ typedef struct {
 } ngx_http_kefu_loc_conf_t;
 
 
+/* The worker's counters of its memo, session copies and counter sums,
+ * published by ngx_http_kefu_metrics.c; they only grow. */
+typedef struct {
+    ngx_atomic_uint_t       memo_lookups;
+    ngx_atomic_uint_t       memo_hits;
+    ngx_atomic_uint_t       session_copies;     /* turns without a read */
+    ngx_atomic_uint_t       session_refused;    /* turns done again */
+    ngx_atomic_uint_t       counter_writes;     /* scripts of sums */
+    ngx_atomic_uint_t       counters_dropped;   /* increments lost */
+} ngx_http_kefu_worker_stats_t;
+
+
 typedef struct ngx_http_kefu_ctx_s  ngx_http_kefu_ctx_t;
 
 typedef ngx_int_t (*ngx_http_kefu_endpoint_pt)(ngx_http_request_t *r,
@@ -102,6 +114,7 @@ extern ngx_module_t  ngx_http_kefu_module;
 
 /* ngx_http_kefu_module.c */
 void *ngx_http_kefu_pool_alloc(void *pool, size_t size);
+ngx_http_kefu_worker_stats_t *ngx_http_kefu_worker_stats(void);
 char *ngx_http_kefu_add_scripts(ngx_conf_t *cf,
     ngx_http_kefu_main_conf_t *kmcf, ngx_str_t **sources, ngx_int_t *ids,
     ngx_uint_t n);

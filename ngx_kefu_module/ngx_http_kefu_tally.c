@@ -36,7 +36,6 @@ typedef struct {
     ngx_http_kefu_tally_entry_t  *entries;
     uint16_t                     *slots;        /* entry index + 1 */
     ngx_uint_t                    n;
-    ngx_uint_t                    dropped;
     ngx_pool_t                   *pool;         /* strings of the entries */
     ngx_event_t                   timer;
     ngx_msec_t                    interval;
@@ -146,10 +145,9 @@ ngx_http_kefu_tally_exit_process(ngx_cycle_t *cycle)
         return;
     }
 
-    if (ty->n || ty->dropped) {
+    if (ty->n) {
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
-                      "kefu: %ui counters not written at exit, %ui dropped",
-                      ty->n, ty->dropped);
+                      "kefu: %ui counters not written at exit", ty->n);
     }
 
     if (ty->timer.timer_set) {
@@ -206,7 +204,7 @@ ngx_http_kefu_tally_add(ngx_http_kefu_tenant_t *t, ngx_uint_t kind,
     if (ty->n == NGX_HTTP_KEFU_TALLY_MAX) {
         /* full: write now; while Redis is down, what is new is lost */
         if (ngx_http_kefu_tally_write() == NGX_DECLINED) {
-            ty->dropped++;
+            ngx_http_kefu_worker_stats()->counters_dropped++;
             return NGX_DECLINED;
         }
 
@@ -225,7 +223,7 @@ ngx_http_kefu_tally_add(ngx_http_kefu_tenant_t *t, ngx_uint_t kind,
     e->member.data = member->len ? ngx_pstrdup(ty->pool, member)
                                  : (u_char *) "";
     if (e->key.data == NULL || e->member.data == NULL) {
-        ty->dropped++;
+        ngx_http_kefu_worker_stats()->counters_dropped++;
         return NGX_DECLINED;
     }
 
@@ -428,6 +426,8 @@ ngx_http_kefu_tally_write_tenant(ngx_uint_t first)
         return rc;
     }
 
+    ngx_http_kefu_worker_stats()->counter_writes++;
+
     for (i = first; i < ty->n; i++) {
         e = &ty->entries[i];
 
@@ -464,9 +464,16 @@ ngx_http_kefu_tally_key(ngx_http_kefu_tally_entry_t **from, ngx_uint_t n,
 static void
 ngx_http_kefu_tally_clear(void)
 {
+    ngx_uint_t              i;
     ngx_http_kefu_tally_t  *ty;
 
     ty = &ngx_http_kefu_tally_sums;
+
+    for (i = 0; i < ty->n; i++) {
+        if (!ty->entries[i].sent) {
+            ngx_http_kefu_worker_stats()->counters_dropped++;
+        }
+    }
 
     ngx_memzero(ty->slots, NGX_HTTP_KEFU_TALLY_SLOTS * sizeof(uint16_t));
     ngx_reset_pool(ty->pool);

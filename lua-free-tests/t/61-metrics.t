@@ -184,6 +184,31 @@ for (1 .. 100) {
 }
 is($up, 2, 'two workers after the old ones exited');
 
+# the workers' memo, session copies and counter sums: four turns of one
+# session on one connection (one worker); a worker publishes every second
+for my $q ('蚁花怎么开通', '那怎么关闭呢', '蚁花怎么开通', '那怎么关闭呢') {
+    my $r = $t->post('/kefu/v1/ask', token => $tok,
+                     body => { question => $q, session_id => 'mx' });
+    is($r->{status}, 200, "turn: $q");
+}
+my $m;
+for (1 .. 60) {
+    $m = scrape();
+    last if ($m->{kefu_session_copies_total} // 0) >= 3;
+    select undef, undef, undef, 0.1;
+}
+ok($m->{kefu_session_copies_total} >= 3,
+   "turns on the worker's copy ($m->{kefu_session_copies_total})");
+ok(defined $m->{kefu_session_refused_total}, 'refused writes reported');
+ok($m->{kefu_search_memo_hits_total} > 0
+   && $m->{kefu_search_memo_hits_total}
+      < $m->{kefu_search_memo_lookups_total},
+   "memo: $m->{kefu_search_memo_hits_total} of "
+   . "$m->{kefu_search_memo_lookups_total} lookups found");
+ok($m->{kefu_counter_writes_total} > 0,
+   "counter sums written ($m->{kefu_counter_writes_total})");
+is($m->{kefu_counters_dropped_total}, 0, 'no counter lost');
+
 my $res = fresh('POST', '/metrics');
 is($res->{status}, 405, 'POST to metrics refused');
 
