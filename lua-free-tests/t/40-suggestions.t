@@ -268,23 +268,23 @@ like($t->redis_cmd('LINDEX', 'kefu:{demo:u-cap}:trail', 0), qr/"type":"e100"/,
 # (many small batches: the old ones are folded into one record by the
 # request that finds the list too long; counts, times and the risk
 # pattern's history survive the fold)
-my $us = $t->token('u-sum');
-is(events($us, { type => 'login_new_device', ts => $now - 900 })->{status},
+my $usum = $t->token('u-sum');
+is(events($usum, { type => 'login_new_device', ts => $now - 900 })->{status},
    202, 'first batch');
 for my $i (1 .. 3) {
-    events($us, { type => 'transfer_failed', ts => $now - 3 * 3600 });
+    events($usum, { type => 'transfer_failed', ts => $now - 3 * 3600 });
 }
 for my $i (1 .. 36) {
-    is(events($us, { type => "s$i" })->{status}, 202, "small batch $i")
+    is(events($usum, { type => "s$i" })->{status}, 202, "small batch $i")
         if $i == 36;
-    events($us, { type => "s$i" }) if $i < 36;
+    events($usum, { type => "s$i" }) if $i < 36;
 }
 my $slen = $t->redis_cmd('LLEN', 'kefu:{demo:u-sum}:tsum');
 ok($slen >= 2 && $slen <= 33, "summary folded ($slen records)");
 is($t->redis_cmd('LLEN', 'kefu:{demo:u-sum}:trail'), 40, 'trail has all');
 like($t->redis_cmd('LINDEX', 'kefu:{demo:u-sum}:tsum', -1),
      qr/;transfer_failed \S+ \d+/, 'the fold keeps the type');
-$j = sug($us);
+$j = sug($usum);
 is($j->{items}[0]{reason}{event}, 'login_new_device',
    'the folded login ranks first');
 ok($j->{items}[0]{reason}{age} >= 900, 'with its age from the fold');
@@ -292,8 +292,8 @@ my $tf = pos_of($j, 'transfer-failed');
 ok($tf >= 0 && $j->{items}[$tf]{reason}{event} eq 'transfer_failed'
    && $j->{items}[$tf]{reason}{age} >= 3 * 3600,
    'the folded failed transfers count, with their age');
-events($us, { type => 'transfer_large' });
-$j = sug($us);
+events($usum, { type => 'transfer_large' });
+$j = sug($usum);
 is($j->{risk}, 'new_device_transfer', 'login folded, then transfer: risk');
 
 # --- bad input: 400, nothing written --------------------------------------

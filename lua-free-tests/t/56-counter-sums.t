@@ -11,6 +11,8 @@ use Test::More;
 use Time::HiRes qw(sleep time);
 use KefuTest;
 
+binmode(Test::More->builder->$_, ':utf8') for qw(output failure_output todo_output);
+
 my @d = gmtime;
 my $day = sprintf '%04d%02d%02d', $d[5] + 1900, $d[4] + 1, $d[3];
 
