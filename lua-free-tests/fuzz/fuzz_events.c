@@ -33,20 +33,6 @@ static const kefu_json_limits_t  fuzz_limits = { 8, 256, 64 * 1024, 4096 };
 #define FUZZ_MAX_AGE  (7 * 86400)
 
 
-static int
-fuzz_str_eq(const kefu_str_t *s, const char *lit)
-{
-    return s->len == strlen(lit) && memcmp(s->data, lit, s->len) == 0;
-}
-
-
-static int
-fuzz_same_str(const kefu_str_t *x, const kefu_str_t *y)
-{
-    return x->len == y->len && memcmp(x->data, y->data, x->len) == 0;
-}
-
-
 static void
 fuzz_decode(kefu_alloc_t *a, const uint8_t *data, size_t size)
 {
@@ -105,35 +91,6 @@ fuzz_decode(kefu_alloc_t *a, const uint8_t *data, size_t size)
     x = j->items[1];
     fuzz_assert(x->type == KEFU_JSON_STRING);
     fuzz_assert(fuzz_same_str(&x->str, &type));
-}
-
-
-static int
-fuzz_same_value(const kefu_json_t *x, const kefu_json_t *y)
-{
-    if (x->type != y->type) {
-        return 0;
-    }
-
-    switch (x->type) {
-
-    case KEFU_JSON_STRING:
-        return fuzz_same_str(&x->str, &y->str);
-
-    case KEFU_JSON_BOOL:
-        return x->boolean == y->boolean;
-
-    case KEFU_JSON_NUMBER:
-        /* by value: 12.0 is stored as 12 */
-        if (x->is_int && y->is_int) {
-            return x->integer == y->integer;
-        }
-
-        return x->number == y->number;
-
-    default:
-        return 0;
-    }
 }
 
 
@@ -205,7 +162,7 @@ fuzz_stored(kefu_alloc_t *a, const kefu_event_in_t *ev)
 
         for (k = 0; k < x->n; k++) {
             fuzz_assert(fuzz_same_str(&x->keys[k], &ev->attrs->keys[k]));
-            fuzz_assert(fuzz_same_value(x->items[k], ev->attrs->items[k]));
+            fuzz_assert(fuzz_json_equal(x->items[k], ev->attrs->items[k]));
         }
     }
 

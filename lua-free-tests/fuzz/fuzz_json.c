@@ -135,59 +135,6 @@ fuzz_write(kefu_buf_t *b, const kefu_json_t *j)
 }
 
 
-static int
-fuzz_equal(const kefu_json_t *x, const kefu_json_t *y)
-{
-    size_t  i;
-
-    if (x->type != y->type) {
-        return 0;
-    }
-
-    switch (x->type) {
-
-    case KEFU_JSON_BOOL:
-        return x->boolean == y->boolean;
-
-    case KEFU_JSON_NUMBER:
-        if (x->is_int && y->is_int) {
-            return x->integer == y->integer;
-        }
-
-        return x->number == y->number;
-
-    case KEFU_JSON_STRING:
-        return x->str.len == y->str.len
-               && memcmp(x->str.data, y->str.data, x->str.len) == 0;
-
-    case KEFU_JSON_ARRAY:
-    case KEFU_JSON_OBJECT:
-        if (x->n != y->n) {
-            return 0;
-        }
-
-        for (i = 0; i < x->n; i++) {
-            if (x->type == KEFU_JSON_OBJECT
-                && (x->keys[i].len != y->keys[i].len
-                    || memcmp(x->keys[i].data, y->keys[i].data,
-                              x->keys[i].len) != 0))
-            {
-                return 0;
-            }
-
-            if (!fuzz_equal(x->items[i], y->items[i])) {
-                return 0;
-            }
-        }
-
-        return 1;
-
-    default:
-        return 1;
-    }
-}
-
-
 static void
 fuzz_parse(kefu_alloc_t *a, const uint8_t *data, size_t size,
     const kefu_json_limits_t *limits)
@@ -224,7 +171,7 @@ fuzz_parse(kefu_alloc_t *a, const uint8_t *data, size_t size,
         abort();
     }
 
-    fuzz_assert(fuzz_equal(j, j2));
+    fuzz_assert(fuzz_json_equal(j, j2));
 }
 
 

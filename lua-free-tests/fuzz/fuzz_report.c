@@ -42,13 +42,6 @@ fuzz_member(const kefu_json_t *body, const char *name)
 }
 
 
-static int
-fuzz_str_eq(const kefu_str_t *s, const char *lit)
-{
-    return s->len == strlen(lit) && memcmp(s->data, lit, s->len) == 0;
-}
-
-
 /* a JSON string with every ASCII character escaped as \u00XX */
 static void
 fuzz_add_escaped(kefu_buf_t *b, const unsigned char *s, size_t len)
