@@ -4,11 +4,13 @@
  *
  * One pipelined read: the user's trail summary (kefu:{t:u}:tsum, a few
  * short records of per-type counts kept by POST /v1/events, see
- * ngx_http_kefu_events.c; never the trail itself), two generations of
- * the tenant's hot questions and the user's recently asked FAQs; the
- * ranking itself is
- * kefu_suggest() in the core.  Without Redis the answer is still 200, from
- * the scene and the welcome questions, with "personalized": false.
+ * ngx_http_kefu_events.c; never the trail itself), the user's recently
+ * asked FAQs and, at most once per kefu_stats_flush (1 s) per worker and
+ * tenant, two generations of the tenant's hot questions (the same for
+ * every user, and written by /v1/ask's workers at that pace anyway).  The ranking
+ * itself is kefu_suggest() in the core.  Without Redis the answer is
+ * still 200, from the scene, the last hot list this worker read and the
+ * welcome questions, with "personalized": false.
  */
 
 #include "ngx_http_kefu_module.h"
@@ -24,17 +26,32 @@
 #define NGX_HTTP_KEFU_SUM_MAX       2048
 
 
+/* a tenant's hot questions as this worker last read them */
+typedef struct {
+    int64_t                     start;      /* the generation */
+    ngx_msec_t                  read;       /* when */
+    size_t                      n;
+    kefu_suggest_hot_t          hot[2 * NGX_HTTP_KEFU_HOT_TOP];
+    unsigned                    valid:1;
+} ngx_http_kefu_hot_list_t;
+
+
 typedef struct {
     ngx_str_t                   scene;
     ngx_uint_t                  limit;
     time_t                      now;
     int64_t                     hot_start;
+    ngx_http_kefu_hot_list_t   *hot;
+    ngx_uint_t                  ncmds;      /* 4, or 2 with a fresh list */
 } ngx_http_kefu_suggest_t;
 
 
-/* The worker's ranking state; allocated on first use, per cycle. */
-static kefu_suggest_scratch_t  *ngx_http_kefu_suggest_scratch;
-static ngx_cycle_t             *ngx_http_kefu_suggest_cycle;
+/* The worker's ranking state and hot lists (by tenant index);
+ * allocated on first use, per cycle. */
+static kefu_suggest_scratch_t    *ngx_http_kefu_suggest_scratch;
+static ngx_cycle_t               *ngx_http_kefu_suggest_cycle;
+static ngx_http_kefu_hot_list_t  *ngx_http_kefu_suggest_hots;
+static ngx_cycle_t               *ngx_http_kefu_suggest_hots_cycle;
 
 
 static void ngx_http_kefu_suggest_loaded(ngx_http_request_t *r, void *data,
@@ -48,6 +65,11 @@ static ngx_str_t *ngx_http_kefu_suggest_num(ngx_http_request_t *r,
     ngx_str_t *s, int64_t n);
 static ngx_int_t ngx_http_kefu_suggest_sums(ngx_http_request_t *r,
     ngx_http_kefu_redis_reply_t *rep, kefu_suggest_in_t *in);
+static ngx_http_kefu_hot_list_t *ngx_http_kefu_suggest_hot_list(
+    ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx);
+static size_t ngx_http_kefu_suggest_hot(const kefu_kb_t *kb,
+    ngx_http_kefu_redis_reply_t *rep, double factor, kefu_suggest_hot_t *hot,
+    size_t nhot);
 
 
 ngx_int_t
@@ -57,6 +79,7 @@ ngx_http_kefu_suggestions(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
     ngx_str_t                    val, *a;
     ngx_http_kefu_tenant_t      *t;
     ngx_http_kefu_suggest_t     *sg;
+    ngx_http_kefu_main_conf_t   *kmcf;
     ngx_http_kefu_redis_cmd_t   *cmds;
 
     t = ctx->tenant;
@@ -116,6 +139,11 @@ ngx_http_kefu_suggestions(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
     cmds[0].argc = 4;
     cmds[0].argv = &a[0];
 
+    sg->hot = ngx_http_kefu_suggest_hot_list(r, ctx);
+    if (sg->hot == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     /* hot questions: this generation and the previous one */
     ngx_str_set(&a[4], "ZREVRANGE");
     ngx_str_set(&a[6], "0");
@@ -160,9 +188,20 @@ ngx_http_kefu_suggestions(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 
     cmds[3].argc = 7;
     cmds[3].argv = &a[14];
+    sg->ncmds = 4;
 
-    rc = ngx_http_kefu_redis_send(r, cmds, 4, ngx_http_kefu_suggest_loaded,
-                                  sg);
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
+
+    if (sg->hot->valid && sg->hot->start == sg->hot_start
+        && ngx_current_msec - sg->hot->read < kmcf->stats_flush)
+    {
+        /* the list read less than an interval ago will do */
+        cmds[1] = cmds[3];
+        sg->ncmds = 2;
+    }
+
+    rc = ngx_http_kefu_redis_send(r, cmds, sg->ncmds,
+                                  ngx_http_kefu_suggest_loaded, sg);
     if (rc == NGX_OK) {
         return NGX_DONE;
     }
@@ -180,11 +219,12 @@ static void
 ngx_http_kefu_suggest_loaded(ngx_http_request_t *r, void *data, ngx_int_t rc,
     ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
 {
-    ngx_http_kefu_ctx_t  *ctx;
+    ngx_http_kefu_ctx_t      *ctx;
+    ngx_http_kefu_suggest_t  *sg = data;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
 
-    if (rc != NGX_OK || n != 4) {
+    if (rc != NGX_OK || n != sg->ncmds) {
         replies = NULL;
     }
 
@@ -267,6 +307,37 @@ ngx_http_kefu_suggest_scratch_get(ngx_http_request_t *r, size_t nfaqs)
 }
 
 
+/* The worker's hot list of the request's tenant. */
+
+static ngx_http_kefu_hot_list_t *
+ngx_http_kefu_suggest_hot_list(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx)
+{
+    ngx_uint_t                  n;
+    ngx_http_kefu_main_conf_t  *kmcf;
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
+
+    if (ngx_http_kefu_suggest_hots == NULL
+        || ngx_http_kefu_suggest_hots_cycle != ngx_cycle)
+    {
+        n = kmcf->tenants.nelts;
+
+        ngx_http_kefu_suggest_hots = ngx_pcalloc(ngx_cycle->pool,
+                                         n * sizeof(ngx_http_kefu_hot_list_t));
+        if (ngx_http_kefu_suggest_hots == NULL) {
+            return NULL;
+        }
+
+        ngx_http_kefu_suggest_hots_cycle = (ngx_cycle_t *) ngx_cycle;
+    }
+
+    return &ngx_http_kefu_suggest_hots[ctx->tenant
+                                       - (ngx_http_kefu_tenant_t *)
+                                         kmcf->tenants.elts];
+}
+
+
 /* [member, score, member, score, ...] of one hot generation */
 
 static size_t
@@ -337,8 +408,8 @@ ngx_http_kefu_suggest_reply(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     kefu_suggestion_t            *it;
     kefu_suggest_in_t             in;
     kefu_suggest_out_t           *out;
-    kefu_suggest_hot_t           *hot;
     kefu_suggest_params_t         p;
+    ngx_http_kefu_hot_list_t     *hl;
     ngx_http_kefu_tenant_t       *t;
     kefu_suggest_scratch_t       *s;
     ngx_http_kefu_redis_reply_t  *rep;
@@ -362,26 +433,31 @@ ngx_http_kefu_suggest_reply(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
             }
         }
 
-        hot = ngx_palloc(r->pool,
-                         2 * NGX_HTTP_KEFU_HOT_TOP
-                         * sizeof(kefu_suggest_hot_t));
         asked = ngx_palloc(r->pool,
                            NGX_HTTP_KEFU_ASKED_MAX * sizeof(uint32_t));
-        if (hot == NULL || asked == NULL) {
+        if (asked == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        h = t->suggest_hot_half_life;
+        if (sg->ncmds == 4) {
+            /* a new hot list, kept for the worker's next second */
+            hl = sg->hot;
+            h = t->suggest_hot_half_life;
 
-        in.hot = hot;
-        in.nhot = ngx_http_kefu_suggest_hot(kb, replies[1],
-                      kefu_hot_factor(sg->now, h, sg->hot_start), hot, 0);
-        in.nhot = ngx_http_kefu_suggest_hot(kb, replies[2],
-                      kefu_hot_factor(sg->now, h,
-                                      sg->hot_start - h * KEFU_HOT_GENERATION),
-                      hot, in.nhot);
+            hl->n = ngx_http_kefu_suggest_hot(kb, replies[1],
+                        kefu_hot_factor(sg->now, h, sg->hot_start),
+                        hl->hot, 0);
+            hl->n = ngx_http_kefu_suggest_hot(kb, replies[2],
+                        kefu_hot_factor(sg->now, h,
+                                        sg->hot_start
+                                        - h * KEFU_HOT_GENERATION),
+                        hl->hot, hl->n);
+            hl->start = sg->hot_start;
+            hl->read = ngx_current_msec;
+            hl->valid = 1;
+        }
 
-        rep = replies[3];
+        rep = replies[sg->ncmds - 1];
         in.asked = asked;
 
         for (i = 0; rep->type == REDIS_REPLY_ARRAY && i < rep->elements
@@ -397,6 +473,12 @@ ngx_http_kefu_suggest_reply(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
                 asked[in.nasked++] = (uint32_t) f;
             }
         }
+    }
+
+    /* while Redis is down too: the last list of this generation */
+    if (sg->hot->valid && sg->hot->start == sg->hot_start) {
+        in.hot = sg->hot->hot;
+        in.nhot = sg->hot->n;
     }
 
     p.half_life = (double) t->trail_half_life;

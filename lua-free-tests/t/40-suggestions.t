@@ -355,11 +355,22 @@ $r = $t->post('/kefu/v1/events', token => $ux,
               body => { events => [{ type => 'x', ts => $now + 200 }] });
 is($r->{status}, 202, 'ts a little ahead (clock skew) is fine');
 
-# --- Redis down: welcome (and scene), nothing personal ---------------------
+# --- Redis down: hot (the list the worker read last) and welcome, and
+# the scene; nothing personal ------------------------------------------------
 $t->stop_redis('KILL');
 $j = sug($uf);
 is($j->{personalized}, JSON::PP::false, 'redis down: personalized false');
-is_deeply(ids($j), [@welcome[0 .. 4]], 'redis down: welcome questions');
+my @kinds = map { $_->{reason}{type} } @{ $j->{items} };
+is(scalar @kinds, 5, 'redis down: five items');
+ok(!(grep { $_ ne 'welcome' && $_ ne 'hot' } @kinds),
+   'redis down: hot and welcome questions only (' . "@kinds" . ')');
+my %rank;
+@rank{@welcome} = 0 .. $#welcome;
+my @w = map { $rank{ $_->{faq_id} } // -1 }
+        grep { $_->{reason}{type} eq 'welcome' } @{ $j->{items} };
+ok(@w && !(grep { $_ < 0 } @w)
+   && join(',', @w) eq join(',', sort { $a <=> $b } @w),
+   'redis down: welcome questions, in their order');
 is($j->{risk}, undef, 'no risk without the trail');
 $j = sug($uf, '?scene=bill');
 is($j->{items}[0]{reason}{type}, 'scene', 'redis down: scene still works');

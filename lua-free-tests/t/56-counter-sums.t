@@ -58,6 +58,24 @@ sub evalsha_calls {
     ok($t->redis_cmd('ZSCORE', $hot[0], 'paylater-open') > 0, 'hot score');
     my $ttl = $t->redis_cmd('TTL', "kefu:{demo}:d:$day");
     ok($ttl > 80 * 86400 && $ttl <= 90 * 86400, "day counters expire ($ttl)");
+
+    # /v1/suggestions reads the hot list at that pace too: 20 requests on
+    # one connection (one worker), one read of its two generations
+    my $zr = sub {
+        my $info = $t->redis_cmd('INFO', 'commandstats');
+        return $info =~ /cmdstat_zrevrange:calls=(\d+)/ ? $1 : 0;
+    };
+    my $z0 = $zr->();
+    my $tok = $t->token('u-sug');
+    my $hot = 0;
+    for (1 .. 20) {
+        my $r = $t->get('/kefu/v1/suggestions', token => $tok);
+        $hot++ if ($r->{json}{items}[0]{faq_id} // '') eq 'paylater-open';
+    }
+    is($hot, 20, 'the hot question first, every time');
+    my $reads = $zr->() - $z0;
+    ok($reads >= 2 && $reads <= 4,
+       "hot list read once or twice for 20 requests ($reads ZREVRANGE)");
 }
 
 # --- Redis down: the sums wait -------------------------------------------
