@@ -112,6 +112,8 @@ typedef struct {
     size_t                          *argvlen;
     ngx_uint_t                       nargv;
     ngx_http_kefu_redis_stats_t      stats;
+    redisReplyObjectFunctions       *reply_fn;      /* hiredis' own */
+    redisReplyObjectFunctions        checked_fn;    /* wrapping them */
     unsigned                         exiting:1;
 } ngx_http_kefu_redis_t;
 
@@ -122,6 +124,14 @@ static char *ngx_http_kefu_redis_read_password(ngx_conf_t *cf,
     ngx_http_kefu_redis_conf_t *rcf, ngx_str_t *path);
 
 static void ngx_http_kefu_redis_connect(void);
+static ngx_uint_t ngx_http_kefu_redis_expected(const redisReadTask *task);
+static void *ngx_http_kefu_redis_reply_string(const redisReadTask *task,
+    char *str, size_t len);
+static void *ngx_http_kefu_redis_reply_array(const redisReadTask *task,
+    int elements);
+static void *ngx_http_kefu_redis_reply_integer(const redisReadTask *task,
+    long long value);
+static void *ngx_http_kefu_redis_reply_nil(const redisReadTask *task);
 static ngx_int_t ngx_http_kefu_redis_attach(redisAsyncContext *ac);
 static void ngx_http_kefu_redis_add_read(void *data);
 static void ngx_http_kefu_redis_del_read(void *data);
@@ -749,6 +759,21 @@ ngx_http_kefu_redis_connect(void)
         return;
     }
 
+    /* hiredis 0.14 assert()s on a reply no command waits for (a broken
+     * or hostile server): its reader asks us for every reply object, and
+     * a reply nobody waits for is refused, which drops the connection */
+    if (rd->reply_fn == NULL) {
+        rd->reply_fn = ac->c.reader->fn;
+        rd->checked_fn = *rd->reply_fn;
+        rd->checked_fn.createString = ngx_http_kefu_redis_reply_string;
+        rd->checked_fn.createArray = ngx_http_kefu_redis_reply_array;
+        rd->checked_fn.createInteger = ngx_http_kefu_redis_reply_integer;
+        rd->checked_fn.createNil = ngx_http_kefu_redis_reply_nil;
+    }
+
+    ac->c.reader->fn = &rd->checked_fn;
+    ac->c.reader->privdata = ac;
+
     /* after attach: setting the connect callback adds the write event */
 
     if (redisAsyncSetConnectCallback(ac, ngx_http_kefu_redis_connect_cb)
@@ -767,6 +792,66 @@ ngx_http_kefu_redis_connect(void)
     rd->state = NGX_HTTP_KEFU_REDIS_CONNECTING;
 
     ngx_add_timer(&rd->connect_timer, rcf->connect_timeout);
+}
+
+
+/*
+ * Replies are read one at a time, and a reply's callback is taken off
+ * the list only once the reply is complete: a top-level reply object
+ * made while the list is empty is one that no command waits for.
+ */
+static ngx_uint_t
+ngx_http_kefu_redis_expected(const redisReadTask *task)
+{
+    redisAsyncContext  *ac = task->privdata;
+
+    if (task->parent != NULL || ac->replies.head != NULL) {
+        return 1;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, ngx_http_kefu_redis.log, 0,
+                  "kefu_redis: a reply no command waits for: "
+                  "closing the connection");
+
+    return 0;
+}
+
+
+static void *
+ngx_http_kefu_redis_reply_string(const redisReadTask *task, char *str,
+    size_t len)
+{
+    return ngx_http_kefu_redis_expected(task)
+           ? ngx_http_kefu_redis.reply_fn->createString(task, str, len)
+           : NULL;
+}
+
+
+static void *
+ngx_http_kefu_redis_reply_array(const redisReadTask *task, int elements)
+{
+    return ngx_http_kefu_redis_expected(task)
+           ? ngx_http_kefu_redis.reply_fn->createArray(task, elements)
+           : NULL;
+}
+
+
+static void *
+ngx_http_kefu_redis_reply_integer(const redisReadTask *task,
+    long long value)
+{
+    return ngx_http_kefu_redis_expected(task)
+           ? ngx_http_kefu_redis.reply_fn->createInteger(task, value)
+           : NULL;
+}
+
+
+static void *
+ngx_http_kefu_redis_reply_nil(const redisReadTask *task)
+{
+    return ngx_http_kefu_redis_expected(task)
+           ? ngx_http_kefu_redis.reply_fn->createNil(task)
+           : NULL;
 }
 
 

@@ -12,6 +12,7 @@ package FakeRedis;
 #   garbage  answer with bytes that are not RESP
 #   partial  answer half a reply, then reset the connection
 #   reset    reset the connection on the first command
+#   extra    answer normally, then send a second reply nobody asked for
 #
 # It counts accepted connections (for the backoff tests).  Core Perl only.
 # Also a few helpers for the Redis tests (fresh-connection requests,
@@ -230,6 +231,7 @@ sub answer {
     return ("%%%% this is not RESP \x00\xff\r\n", 'now') if $mode eq 'garbage';
     return ("\$100\r\nonly part of it", 'reset') if $mode eq 'partial';
     return ('', 'reset') if $mode eq 'reset';
+    return ("$normal+OK\r\n", 'now') if $mode eq 'extra';
     return ("-ERR fake redis: unknown mode $mode\r\n", 'now');
 }
 

@@ -94,6 +94,20 @@ for my $mode (qw(garbage partial reset)) {
     cmp_ok($fake->connections, '>', $conns, "$mode: reconnected");
 }
 
+# --- a reply no command waits for (hiredis 0.14 would assert) ----------
+
+$fake->set_mode('extra');
+$conns = $fake->connections;
+my $r = get();
+ok($r->{status} == 200 || FakeRedis::is_redis_503($r),
+   'extra reply: the request is answered (200 or 503)')
+    or diag("$r->{status} $r->{content}");
+recovers('extra');
+cmp_ok($fake->connections, '>', $conns,
+       'extra reply: the connection was dropped and made again');
+like($t->error_log, qr/a reply no command waits for/,
+     'extra reply: logged');
+
 my @bad = $t->bad_log_lines;
 is_deeply(\@bad, [], 'no alerts, crashes or sanitizer reports');
 
