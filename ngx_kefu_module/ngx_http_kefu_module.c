@@ -67,6 +67,13 @@ static ngx_command_t  ngx_http_kefu_commands[] = {
       offsetof(ngx_http_kefu_main_conf_t, stats_flush),
       &ngx_http_kefu_stats_flush_bounds },
 
+    { ngx_string("kefu_report_replicas"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_kefu_report_replicas,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("kefu_metrics_zone"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_kefu_metrics_zone_directive,

@@ -49,6 +49,8 @@ typedef struct {
     ngx_int_t                   ask_scripts[1]; /* /v1/ask writes */
     ngx_int_t                   tally_script;   /* the summed counters */
     ngx_msec_t                  stats_flush;    /* kefu_stats_flush */
+    ngx_uint_t                  report_replicas;    /* kefu_report_replicas */
+    ngx_msec_t                  report_replicas_timeout;
     ngx_uint_t                  sorted;     /* tenants sorted by name */
     void                       *scratch;    /* the worker's search state */
     void                       *memo;       /* its kefu_memo_t of /v1/ask */
@@ -169,6 +171,8 @@ ngx_int_t ngx_http_kefu_loss_report_get(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx);
 ngx_int_t ngx_http_kefu_admin_loss_report(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx);
+char *ngx_http_kefu_report_replicas(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 ngx_int_t ngx_http_kefu_handoff(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx);
 ngx_int_t ngx_http_kefu_feedback(ngx_http_request_t *r,

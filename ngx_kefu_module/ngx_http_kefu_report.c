@@ -12,7 +12,9 @@
  * these keys carry the tenant's hash tag, so the script stays legal in
  * Redis Cluster (README, "Loss reports").  The client hears 201 only
  * after Redis answered the script, which with appendfsync always means
- * after the write reached the disk.
+ * after the write reached the disk, and with `kefu_report_replicas N`
+ * only once N replicas have it too (WAIT); otherwise 503, and the retry
+ * with the same key finds the report and waits for the replicas again.
  */
 
 #include "ngx_http_kefu_module.h"
@@ -30,13 +32,18 @@
  * card_last4, police_report (0/1), note, now, idempotency TTL, day TTL,
  * idempotency key, tenant.  Reads and checks come first: nothing is
  * written unless everything is.  "#!lua" makes Redis refuse the whole
- * script up front when it is out of memory.
+ * script up front when it is out of memory.  A replay writes a counter:
+ * WAIT then covers this connection's write, which comes after the
+ * report's, so the replicas that have it have the report too.
  */
 static ngx_str_t  ngx_http_kefu_lr_create_lua = ngx_string(
 "#!lua\n"
 "local prev = redis.call('HMGET', KEYS[1], 'fp', 'id')\n"
 "if prev[1] then\n"
-"  if prev[1] == ARGV[1] then return {'replay', prev[2]} end\n"
+"  if prev[1] == ARGV[1] then\n"
+"    redis.call('HINCRBY', KEYS[1], 'replays', 1)\n"
+"    return {'replay', prev[2]}\n"
+"  end\n"
 "  return {'conflict', prev[2]}\n"
 "end\n"
 "if redis.call('EXISTS', KEYS[2]) == 1 then return {'exists', ARGV[2]} end\n"
@@ -107,6 +114,7 @@ typedef struct {
     int                     new_frozen;
     unsigned                admin:1;
     unsigned                replay:1;
+    unsigned                replicated:1;
 } ngx_http_kefu_lr_t;
 
 
@@ -119,6 +127,10 @@ static const kefu_field_t  ngx_http_kefu_lr_change_fields[] = {
 
 static ngx_int_t ngx_http_kefu_idem_key(ngx_http_request_t *r,
     ngx_str_t *key);
+static void ngx_http_kefu_lr_replicated(ngx_http_request_t *r, void *data,
+    ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
+static ngx_int_t ngx_http_kefu_lr_answer(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx, ngx_http_kefu_lr_t *lr);
 static void ngx_http_kefu_lr_created(ngx_http_request_t *r, void *data,
     ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
 static ngx_int_t ngx_http_kefu_lr_reply_new(ngx_http_request_t *r,
@@ -275,6 +287,69 @@ ngx_http_kefu_loss_report_create(ngx_http_request_t *r,
 
 
 /*
+ * kefu_report_replicas N [timeout=T]: a loss report is acknowledged only
+ * once N replicas have it.  WAIT holds the worker's Redis connection
+ * while it waits, so its timeout (50ms unless given) must stay under the
+ * kefu_redis timeout, which must come first.
+ */
+char *
+ngx_http_kefu_report_replicas(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_kefu_main_conf_t  *kmcf = conf;
+
+    ngx_int_t   n;
+    ngx_str_t  *value, s;
+
+    if (kmcf->report_replicas) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    n = ngx_atoi(value[1].data, value[1].len);
+    if (n < 1 || n > 16) {
+        return "wants 1 to 16 replicas";
+    }
+
+    kmcf->report_replicas = (ngx_uint_t) n;
+    kmcf->report_replicas_timeout = 50;
+
+    if (cf->args->nelts == 3) {
+        if (value[2].len <= 8
+            || ngx_strncmp(value[2].data, "timeout=", 8) != 0)
+        {
+            return "wants timeout=T after the number of replicas";
+        }
+
+        s.data = value[2].data + 8;
+        s.len = value[2].len - 8;
+
+        kmcf->report_replicas_timeout = ngx_parse_time(&s, 0);
+        if (kmcf->report_replicas_timeout == (ngx_msec_t) NGX_ERROR
+            || kmcf->report_replicas_timeout == 0)
+        {
+            return "has an invalid timeout";
+        }
+    }
+
+    if (!kmcf->redis.configured) {
+        return "needs kefu_redis before it";
+    }
+
+    if (kmcf->report_replicas_timeout >= kmcf->redis.timeout) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "kefu_report_replicas timeout %M ms must be "
+                           "shorter than the kefu_redis timeout (%M ms)",
+                           kmcf->report_replicas_timeout,
+                           kmcf->redis.timeout);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
  * NGX_OK with the key, NGX_DECLINED when absent, NGX_ERROR when invalid
  * or repeated (two keys would make "the same request" ambiguous).
  */
@@ -366,11 +441,6 @@ ngx_http_kefu_lr_created(ngx_http_request_t *r, void *data, ngx_int_t rc,
 
     what = &rep->element[0]->str;
 
-    if (what->len == 7 && ngx_strncmp(what->data, "created", 7) == 0) {
-        ngx_http_finalize_request(r, ngx_http_kefu_lr_reply_new(r, ctx, lr));
-        return;
-    }
-
     if (what->len == 6 && ngx_strncmp(what->data, "replay", 6) == 0) {
         lr->replay = 1;
         lr->id = rep->element[1]->str;
@@ -379,8 +449,12 @@ ngx_http_kefu_lr_created(ngx_http_request_t *r, void *data, ngx_int_t rc,
             ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
+    }
 
-        rc = ngx_http_kefu_lr_read(r, ctx, lr);
+    if (lr->replay
+        || (what->len == 7 && ngx_strncmp(what->data, "created", 7) == 0))
+    {
+        rc = ngx_http_kefu_lr_answer(r, ctx, lr);
         if (rc != NGX_DONE) {
             ngx_http_finalize_request(r, rc);
         }
@@ -401,6 +475,87 @@ ngx_http_kefu_lr_created(ngx_http_request_t *r, void *data, ngx_int_t rc,
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                   "kefu: loss report id \"%V\" exists", &lr->id);
     ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+}
+
+
+/*
+ * The report is written (or was, for a replay): with kefu_report_replicas,
+ * first WAIT for the replicas; then 201 with the new report, or 200 with
+ * the stored one.
+ */
+static ngx_int_t
+ngx_http_kefu_lr_answer(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
+    ngx_http_kefu_lr_t *lr)
+{
+    u_char                     *p;
+    ngx_str_t                  *a;
+    ngx_http_kefu_redis_cmd_t   cmd;
+    ngx_http_kefu_main_conf_t  *kmcf;
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
+
+    if (kmcf->report_replicas == 0 || lr->replicated) {
+        return lr->replay ? ngx_http_kefu_lr_read(r, ctx, lr)
+                          : ngx_http_kefu_lr_reply_new(r, ctx, lr);
+    }
+
+    a = ngx_palloc(r->pool, 3 * sizeof(ngx_str_t));
+    p = ngx_pnalloc(r->pool, 2 * NGX_INT_T_LEN);
+    if (a == NULL || p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_str_set(&a[0], "WAIT");
+    a[1].data = p;
+    p = ngx_sprintf(p, "%ui", kmcf->report_replicas);
+    a[1].len = p - a[1].data;
+    a[2].data = p;
+    a[2].len = ngx_sprintf(p, "%M", kmcf->report_replicas_timeout) - p;
+
+    cmd.argc = 3;
+    cmd.argv = a;
+
+    return ngx_http_kefu_redis_started(r,
+               ngx_http_kefu_redis_send(r, &cmd, 1,
+                                        ngx_http_kefu_lr_replicated, lr));
+}
+
+
+static void
+ngx_http_kefu_lr_replicated(ngx_http_request_t *r, void *data, ngx_int_t rc,
+    ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
+{
+    ngx_http_kefu_lr_t          *lr = data;
+    ngx_http_kefu_ctx_t         *ctx;
+    ngx_http_kefu_main_conf_t   *kmcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
+
+    if (rc != NGX_OK || n != 1 || replies[0]->type != REDIS_REPLY_INTEGER
+        || replies[0]->integer < (long long) kmcf->report_replicas)
+    {
+        /* saved on the primary, not (yet) on enough replicas: not
+         * acknowledged; the retry with the same key finds it */
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "kefu: loss report \"%V\" not on %ui replicas "
+                      "within %M ms", &lr->id, kmcf->report_replicas,
+                      kmcf->report_replicas_timeout);
+        ngx_http_finalize_request(r,
+            ngx_http_kefu_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                     "not_replicated",
+                                     "the report is not on enough Redis "
+                                     "replicas yet; retry with the same "
+                                     "Idempotency-Key"));
+        return;
+    }
+
+    lr->replicated = 1;
+
+    rc = ngx_http_kefu_lr_answer(r, ctx, lr);
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
 }
 
 

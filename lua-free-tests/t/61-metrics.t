@@ -191,23 +191,23 @@ for my $q ('蚁花怎么开通', '那怎么关闭呢', '蚁花怎么开通', '�
                      body => { question => $q, session_id => 'mx' });
     is($r->{status}, 200, "turn: $q");
 }
-my $m;
+my $mm;
 for (1 .. 60) {
-    $m = scrape();
-    last if ($m->{kefu_session_copies_total} // 0) >= 3;
+    $mm = scrape();
+    last if ($mm->{kefu_session_copies_total} // 0) >= 3;
     select undef, undef, undef, 0.1;
 }
-ok($m->{kefu_session_copies_total} >= 3,
-   "turns on the worker's copy ($m->{kefu_session_copies_total})");
-ok(defined $m->{kefu_session_refused_total}, 'refused writes reported');
-ok($m->{kefu_search_memo_hits_total} > 0
-   && $m->{kefu_search_memo_hits_total}
-      < $m->{kefu_search_memo_lookups_total},
-   "memo: $m->{kefu_search_memo_hits_total} of "
-   . "$m->{kefu_search_memo_lookups_total} lookups found");
-ok($m->{kefu_counter_writes_total} > 0,
-   "counter sums written ($m->{kefu_counter_writes_total})");
-is($m->{kefu_counters_dropped_total}, 0, 'no counter lost');
+ok($mm->{kefu_session_copies_total} >= 3,
+   "turns on the worker's copy ($mm->{kefu_session_copies_total})");
+ok(defined $mm->{kefu_session_refused_total}, 'refused writes reported');
+ok($mm->{kefu_search_memo_hits_total} > 0
+   && $mm->{kefu_search_memo_hits_total}
+      < $mm->{kefu_search_memo_lookups_total},
+   "memo: $mm->{kefu_search_memo_hits_total} of "
+   . "$mm->{kefu_search_memo_lookups_total} lookups found");
+ok($mm->{kefu_counter_writes_total} > 0,
+   "counter sums written ($mm->{kefu_counter_writes_total})");
+is($mm->{kefu_counters_dropped_total}, 0, 'no counter lost');
 
 my $res = fresh('POST', '/metrics');
 is($res->{status}, 405, 'POST to metrics refused');
