@@ -8,16 +8,9 @@
 #   FAQS=1000 DURATION=10s ROUNDS=5 WORKERS=1 bench/ask-bench.sh
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
-export KEFU_MODULE=${KEFU_MODULE:-$top/build/nginx/ngx_http_kefu_module.so}
-export DURATION=${DURATION:-5s} CONNS=${CONNS:-50} THREADS=${THREADS:-2}
-export WORKERS=${WORKERS:-2} FAQS=${FAQS:-10000}
-export APPENDFSYNC=${APPENDFSYNC:-everysec}
-
-command -v wrk >/dev/null || { echo "ask-bench: wrk missing" >&2; exit 1; }
-[ -f "$KEFU_MODULE" ] || make -C "$top" --no-print-directory module
-[ -x "$top/build/tools/kefu_token" ] \
-    || make -C "$top" --no-print-directory tools
+. "$(dirname "$0")/setup.sh"
+export FAQS=${FAQS:-10000}
+bench_setup ask-bench
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

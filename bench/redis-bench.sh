@@ -10,15 +10,8 @@
 # redis-server and Debian's nginx on free loopback ports in a temp dir.
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
-export KEFU_MODULE=${KEFU_MODULE:-$top/build/nginx/ngx_http_kefu_module.so}
-export DURATION=${DURATION:-5s} CONNS=${CONNS:-50} THREADS=${THREADS:-2}
-export WORKERS=${WORKERS:-2} APPENDFSYNC=${APPENDFSYNC:-everysec}
-
-command -v wrk >/dev/null || { echo "redis-bench: wrk missing" >&2; exit 1; }
-[ -f "$KEFU_MODULE" ] || make -C "$top" --no-print-directory module
-[ -x "$top/build/tools/kefu_token" ] \
-    || make -C "$top" --no-print-directory tools
+. "$(dirname "$0")/setup.sh"
+bench_setup redis-bench
 
 exec perl -I "$top/lua-free-tests/lib" -MKefuTest -MFakeRedis -e '
 use strict;

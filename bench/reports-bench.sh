@@ -21,17 +21,10 @@
 # round with redis-cli --pipe (SESSIONS per wrk thread, default 50000).
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
-export KEFU_MODULE=${KEFU_MODULE:-$top/build/nginx/ngx_http_kefu_module.so}
-export DURATION=${DURATION:-10s} CONNS=${CONNS:-50} THREADS=${THREADS:-2}
-export WORKERS=${WORKERS:-2} SESSIONS=${SESSIONS:-50000}
-
-for c in wrk redis-cli; do
-    command -v $c >/dev/null || { echo "reports-bench: $c missing" >&2; exit 1; }
-done
-[ -f "$KEFU_MODULE" ] || make -C "$top" --no-print-directory module
-[ -x "$top/build/tools/kefu_token" ] \
-    || make -C "$top" --no-print-directory tools
+export DURATION=${DURATION:-10s}
+. "$(dirname "$0")/setup.sh"
+export SESSIONS=${SESSIONS:-50000}
+bench_setup reports-bench redis-cli
 
 exec perl -I "$top/lua-free-tests/lib" -MKefuTest -MFakeRedis -e '
 use strict;
