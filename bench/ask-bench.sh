@@ -26,10 +26,8 @@ use Socket qw(IPPROTO_TCP TCP_NODELAY);
 use Time::HiRes qw(time);
 
 my $t = KefuTest->new(no_ssl => 1, workers => $ENV{WORKERS},
-                      kb => $ENV{KEFU_BENCH_KB}, redis_down => 1,
-                      no_start => 1);
-$t->start_redis(appendfsync => $ENV{APPENDFSYNC});
-$t->start_nginx;
+                      kb => $ENV{KEFU_BENCH_KB},
+                      appendfsync => $ENV{APPENDFSYNC});
 my $token = $t->token("bench-user");
 $ENV{KEFU_TOKEN} = $token;
 

@@ -18,9 +18,7 @@ use strict;
 use warnings;
 
 my $t = KefuTest->new(no_ssl => 1, workers => $ENV{WORKERS},
-                      redis_down => 1, no_start => 1);
-$t->start_redis(appendfsync => $ENV{APPENDFSYNC});
-$t->start_nginx;
+                      appendfsync => $ENV{APPENDFSYNC});
 
 my $token = $t->token("bench-user");
 my $path = "/kefu/v1/whoami";

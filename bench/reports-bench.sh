@@ -32,9 +32,7 @@ use warnings;
 use File::Temp qw(tempdir);
 
 my $t = KefuTest->new(no_ssl => 1, workers => $ENV{WORKERS},
-                      redis_down => 1, no_start => 1);
-$t->start_redis(appendfsync => "always");
-$t->start_nginx;
+                      appendfsync => "always");
 
 my $user = "bench-user";
 my $token = $t->token($user, ttl => 3600);

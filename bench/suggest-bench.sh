@@ -25,10 +25,8 @@ use strict;
 use warnings;
 
 my $t = KefuTest->new(no_ssl => 1, workers => $ENV{WORKERS},
-                      kb => $ENV{KEFU_BENCH_KB}, redis_down => 1,
-                      no_start => 1);
-$t->start_redis(appendfsync => $ENV{APPENDFSYNC});
-$t->start_nginx;
+                      kb => $ENV{KEFU_BENCH_KB},
+                      appendfsync => $ENV{APPENDFSYNC});
 
 # a 200-event trail over the last 3 hours: 5 topics, shared events
 my $sug = $t->token("bench-sug");

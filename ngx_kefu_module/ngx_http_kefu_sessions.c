@@ -35,6 +35,8 @@ typedef struct {
 } ngx_http_kefu_sessions_t;
 
 
+static ngx_http_kefu_sessions_entry_t **ngx_http_kefu_sessions_find(
+    ngx_str_t *key);
 static ngx_http_kefu_sessions_entry_t **ngx_http_kefu_sessions_slot(
     ngx_str_t *key, uint32_t *hash);
 
@@ -88,21 +90,14 @@ ngx_int_t
 ngx_http_kefu_sessions_get(ngx_pool_t *pool, ngx_str_t *key,
     ngx_str_t *value)
 {
-    uint32_t                          hash;
     ngx_http_kefu_sessions_entry_t  **slot, *e;
 
-    slot = ngx_http_kefu_sessions_slot(key, &hash);
-    if (slot == NULL || *slot == NULL) {
+    slot = ngx_http_kefu_sessions_find(key);
+    if (slot == NULL) {
         return NGX_DECLINED;
     }
 
     e = *slot;
-
-    if (e->hash != hash || e->key_len != key->len
-        || ngx_memcmp(e->data, key->data, key->len) != 0)
-    {
-        return NGX_DECLINED;
-    }
 
     /* a copy: the slot may change while the request waits for Redis */
     value->len = e->value_len;
@@ -172,22 +167,38 @@ ngx_http_kefu_sessions_put(ngx_str_t *key, ngx_str_t *value)
 void
 ngx_http_kefu_sessions_drop(ngx_str_t *key)
 {
+    ngx_http_kefu_sessions_entry_t  **slot;
+
+    slot = ngx_http_kefu_sessions_find(key);
+
+    if (slot != NULL) {
+        ngx_free(*slot);
+        *slot = NULL;
+    }
+}
+
+
+/* key's slot when it holds key's copy, else NULL */
+static ngx_http_kefu_sessions_entry_t **
+ngx_http_kefu_sessions_find(ngx_str_t *key)
+{
     uint32_t                          hash;
     ngx_http_kefu_sessions_entry_t  **slot, *e;
 
     slot = ngx_http_kefu_sessions_slot(key, &hash);
     if (slot == NULL || *slot == NULL) {
-        return;
+        return NULL;
     }
 
     e = *slot;
 
-    if (e->hash == hash && e->key_len == key->len
-        && ngx_memcmp(e->data, key->data, key->len) == 0)
+    if (e->hash != hash || e->key_len != key->len
+        || ngx_memcmp(e->data, key->data, key->len) != 0)
     {
-        ngx_free(e);
-        *slot = NULL;
+        return NULL;
     }
+
+    return slot;
 }
 
 

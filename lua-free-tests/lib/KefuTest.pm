@@ -151,6 +151,8 @@ sub make_cert {
 
 # --- Redis -----------------------------------------------------------
 
+# appendfsync => always (the default; new(appendfsync => ...) sets it for
+# the harness, the benchmarks use everysec)
 sub start_redis {
     my ($self, %o) = @_;
     my $d = $self->{dir};
@@ -159,7 +161,7 @@ sub start_redis {
                 '--daemonize', 'yes', '--pidfile', "$d/redis/redis.pid",
                 '--logfile', "$d/redis/redis.log", '--save', '',
                 '--appendonly', 'yes', '--appendfsync',
-                $o{appendfsync} || 'always',
+                $o{appendfsync} || $self->{appendfsync} || 'always',
                 @{ $self->{redis_args} || [] });
     unlink "$d/redis/redis.pid";
     system(@args) == 0 or die "redis-server failed";
