@@ -98,10 +98,10 @@ for my $mode (qw(garbage partial reset)) {
 
 $fake->set_mode('extra');
 $conns = $fake->connections;
-my $r = get();
-ok($r->{status} == 200 || FakeRedis::is_redis_503($r),
+my $res = get();
+ok($res->{status} == 200 || FakeRedis::is_redis_503($res),
    'extra reply: the request is answered (200 or 503)')
-    or diag("$r->{status} $r->{content}");
+    or diag("$res->{status} $res->{content}");
 recovers('extra');
 cmp_ok($fake->connections, '>', $conns,
        'extra reply: the connection was dropped and made again');
