@@ -25,8 +25,14 @@ static ngx_http_kefu_route_t  ngx_http_kefu_routes[] = {
       ngx_http_kefu_loss_report_create, 1, 0, 0 },
     { ngx_string("loss-reports/"), NGX_HTTP_GET,
       ngx_http_kefu_loss_report_get, 1, 0, 1 },
+    { ngx_string("admin/loss-reports"), NGX_HTTP_GET,
+      ngx_http_kefu_admin_loss_reports, 1, 1, 0 },
     { ngx_string("admin/loss-reports/"), NGX_HTTP_GET|NGX_HTTP_POST,
       ngx_http_kefu_admin_loss_report, 1, 1, 1 },
+    { ngx_string("admin/tickets"), NGX_HTTP_GET,
+      ngx_http_kefu_admin_tickets, 1, 1, 0 },
+    { ngx_string("admin/tickets/"), NGX_HTTP_GET|NGX_HTTP_POST,
+      ngx_http_kefu_admin_ticket, 1, 1, 1 },
     { ngx_string("handoff"), NGX_HTTP_POST, ngx_http_kefu_handoff, 1, 0, 0 },
     { ngx_string("feedback"), NGX_HTTP_POST, ngx_http_kefu_feedback,
       1, 0, 0 },
@@ -38,6 +44,8 @@ static ngx_http_kefu_route_t  ngx_http_kefu_routes[] = {
 
 static ngx_int_t ngx_http_kefu_route(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx);
+static ngx_int_t ngx_http_kefu_allow(ngx_http_request_t *r,
+    ngx_uint_t allowed);
 static ngx_int_t ngx_http_kefu_authenticate(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx);
 static ngx_int_t ngx_http_kefu_check_content_type(ngx_http_request_t *r);
@@ -167,11 +175,7 @@ ngx_http_kefu_route(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
                                       "not_found", "no such endpoint");
         }
 
-        if (ngx_http_kefu_add_header(r, "Allow",
-                                     (allowed & NGX_HTTP_POST) ? "POST"
-                                                               : "GET")
-            != NGX_OK)
-        {
+        if (ngx_http_kefu_allow(r, allowed) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
@@ -188,6 +192,48 @@ ngx_http_kefu_route(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
     }
 
     return NGX_OK;
+}
+
+
+/* "Allow: GET, POST": every method some route of the path answers */
+
+static ngx_int_t
+ngx_http_kefu_allow(ngx_http_request_t *r, ngx_uint_t allowed)
+{
+    u_char      *buf, *p;
+    ngx_uint_t   i;
+
+    static const struct {
+        ngx_uint_t   method;
+        const char  *name;
+    } methods[] = {
+        { NGX_HTTP_GET, "GET" },
+        { NGX_HTTP_HEAD, "HEAD" },
+        { NGX_HTTP_POST, "POST" },
+        { NGX_HTTP_PUT, "PUT" },
+        { NGX_HTTP_PATCH, "PATCH" },
+        { NGX_HTTP_DELETE, "DELETE" },
+        { NGX_HTTP_OPTIONS, "OPTIONS" }
+    };
+
+    buf = ngx_pnalloc(r->pool, sizeof("GET, HEAD, POST, PUT, PATCH, DELETE, "
+                                      "OPTIONS"));
+    if (buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = buf;
+
+    for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        if (allowed & methods[i].method) {
+            p = ngx_sprintf(p, "%s%s", p == buf ? "" : ", ",
+                            methods[i].name);
+        }
+    }
+
+    *p = '\0';
+
+    return ngx_http_kefu_add_header(r, "Allow", (char *) buf);
 }
 
 

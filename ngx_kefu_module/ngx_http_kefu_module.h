@@ -44,7 +44,7 @@ typedef struct {
 typedef struct {
     ngx_array_t                 tenants;    /* ngx_http_kefu_tenant_t */
     ngx_http_kefu_redis_conf_t  redis;
-    ngx_int_t                   scripts[4]; /* service flows' Lua scripts */
+    ngx_int_t                   scripts[5]; /* service flows' Lua scripts */
     ngx_int_t                   events_scripts[2]; /* /v1/events */
     ngx_int_t                   ask_scripts[1]; /* /v1/ask writes */
     ngx_int_t                   tally_script;   /* the summed counters */
@@ -178,6 +178,13 @@ ngx_int_t ngx_http_kefu_handoff(ngx_http_request_t *r,
 ngx_int_t ngx_http_kefu_feedback(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx);
 ngx_int_t ngx_http_kefu_admin_stats(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+/* ngx_http_kefu_backoffice.c: the back office's lists and tickets */
+ngx_int_t ngx_http_kefu_admin_loss_reports(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+ngx_int_t ngx_http_kefu_admin_tickets(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+ngx_int_t ngx_http_kefu_admin_ticket(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx);
 
 /* ngx_http_kefu_sessions.c: the worker's copies of the sessions it wrote */

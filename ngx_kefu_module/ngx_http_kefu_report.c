@@ -28,9 +28,10 @@
 
 /*
  * KEYS: idempotency record, report, frozen hash, reports stream, police
- * stream, day hash.  ARGV: fingerprint, id, user, kind, reason,
- * card_last4, police_report (0/1), note, now, idempotency TTL, day TTL,
- * idempotency key, tenant.  Reads and checks come first: nothing is
+ * stream, day hash, the back office's index of all reports and of the
+ * received ones.  ARGV: fingerprint, id, user, kind, reason, card_last4,
+ * police_report (0/1), note, now, idempotency TTL, day TTL, idempotency
+ * key, tenant, index member.  Reads and checks come first: nothing is
  * written unless everything is.  "#!lua" makes Redis refuse the whole
  * script up front when it is out of memory.  A replay writes a counter:
  * WAIT then covers this connection's write, which comes after the
@@ -73,6 +74,8 @@ static ngx_str_t  ngx_http_kefu_lr_create_lua = ngx_string(
 "redis.call('HINCRBY', KEYS[3], ARGV[3], 1)\n"
 "redis.call('HSET', KEYS[1], 'fp', ARGV[1], 'id', ARGV[2])\n"
 "redis.call('EXPIRE', KEYS[1], ARGV[10])\n"
+"redis.call('ZADD', KEYS[7], 0, ARGV[14])\n"
+"redis.call('ZADD', KEYS[8], 0, ARGV[14])\n"
 "redis.call('HINCRBY', KEYS[6], 'loss_reports', 1)\n"
 "redis.call('EXPIRE', KEYS[6], ARGV[11])\n"
 "return {'created', sid}\n");
@@ -82,12 +85,15 @@ static ngx_str_t  ngx_http_kefu_lr_create_lua = ngx_string(
  * The back office's change, as a compare-and-set: the rules are checked
  * in C against the state read before (kefu_lr_change_ok); the script
  * applies the change only if that state is still current.
- * KEYS: report, frozen hash.  ARGV: expected status, expected frozen,
- * new status, new frozen, now.
+ * KEYS: report, frozen hash, the back office's index of all reports,
+ * of the received, processing and closed ones.  ARGV: expected status,
+ * expected frozen, new status, new frozen, now.  The report moves to its
+ * status's index; a report older than the indexes joins them here.
  */
 static ngx_str_t  ngx_http_kefu_lr_update_lua = ngx_string(
 "#!lua\n"
-"local cur = redis.call('HMGET', KEYS[1], 'status', 'frozen', 'user')\n"
+"local cur = redis.call('HMGET', KEYS[1], 'status', 'frozen', 'user',\n"
+"  'created_at', 'id')\n"
 "if not cur[1] then return {'not_found'} end\n"
 "if cur[1] ~= ARGV[1] or cur[2] ~= ARGV[2] then return {'stale'} end\n"
 "if ARGV[4] ~= cur[2] then\n"
@@ -99,6 +105,14 @@ static ngx_str_t  ngx_http_kefu_lr_update_lua = ngx_string(
 "end\n"
 "redis.call('HSET', KEYS[1], 'status', ARGV[3], 'frozen', ARGV[4],\n"
 "  'updated_at', ARGV[5])\n"
+"local c = cur[4] or '0'\n"
+"local m = string.rep('0', 12 - #c) .. c .. '.' .. (cur[5] or '')\n"
+"local st = {received = 4, processing = 5, closed = 6}\n"
+"redis.call('ZADD', KEYS[3], 0, m)\n"
+"for i = 4, 6 do\n"
+"  if i == st[ARGV[3]] then redis.call('ZADD', KEYS[i], 0, m)\n"
+"  else redis.call('ZREM', KEYS[i], m) end\n"
+"end\n"
 "local all = redis.call('HGETALL', KEYS[1])\n"
 "table.insert(all, 1, 'ok')\n"
 "return all\n");
@@ -211,7 +225,7 @@ ngx_http_kefu_loss_report_create(ngx_http_request_t *r,
     }
 
     fp = ngx_pnalloc(r->pool, KEFU_LR_FP_LEN + 1);
-    a = ngx_pcalloc(r->pool, 19 * sizeof(ngx_str_t));
+    a = ngx_pcalloc(r->pool, 22 * sizeof(ngx_str_t));
     if (fp == NULL || a == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -236,7 +250,12 @@ ngx_http_kefu_loss_report_create(ngx_http_request_t *r,
         || ngx_http_kefu_tenant_key(r, ctx, "frozen", &a[2]) != NGX_OK
         || ngx_http_kefu_tenant_key(r, ctx, "reports", &a[3]) != NGX_OK
         || ngx_http_kefu_tenant_key(r, ctx, "police", &a[4]) != NGX_OK
-        || ngx_http_kefu_tenant_key(r, ctx, (char *) day, &a[5]) != NGX_OK)
+        || ngx_http_kefu_tenant_key(r, ctx, (char *) day, &a[5]) != NGX_OK
+        || ngx_http_kefu_lr_index_key(r, ctx, -1, &a[6]) != NGX_OK
+        || ngx_http_kefu_lr_index_key(r, ctx, KEFU_LR_RECEIVED, &a[7])
+           != NGX_OK
+        || ngx_http_kefu_lr_index_member(r, lr->now, &lr->id, &a[21])
+           != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -244,44 +263,44 @@ ngx_http_kefu_loss_report_create(ngx_http_request_t *r,
     lr->key = a[1];
 
     /* ARGV */
-    a[6].data = fp;
-    a[6].len = KEFU_LR_FP_LEN;
-    a[7] = lr->id;
-    a[8] = ctx->user;
-    a[9].data = (u_char *) kefu_lr_kind_name(lr->req.kind);
-    a[9].len = ngx_strlen(a[9].data);
-    a[10].data = (u_char *) kefu_lr_reason_name(lr->req.reason);
-    a[10].len = ngx_strlen(a[10].data);
-    a[11].data = lr->req.card_last4.data;
-    a[11].len = lr->req.card_last4.len;
+    a[8].data = fp;
+    a[8].len = KEFU_LR_FP_LEN;
+    a[9] = lr->id;
+    a[10] = ctx->user;
+    a[11].data = (u_char *) kefu_lr_kind_name(lr->req.kind);
+    a[11].len = ngx_strlen(a[11].data);
+    a[12].data = (u_char *) kefu_lr_reason_name(lr->req.reason);
+    a[12].len = ngx_strlen(a[12].data);
+    a[13].data = lr->req.card_last4.data;
+    a[13].len = lr->req.card_last4.len;
 
     if (lr->req.police_report) {
-        ngx_str_set(&a[12], "1");
+        ngx_str_set(&a[14], "1");
 
     } else {
-        ngx_str_set(&a[12], "0");
+        ngx_str_set(&a[14], "0");
     }
 
-    a[13].data = lr->req.note.data;
-    a[13].len = lr->req.note.len;
+    a[15].data = lr->req.note.data;
+    a[15].len = lr->req.note.len;
 
     p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
     if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    a[14].data = p;
-    a[14].len = ngx_sprintf(p, "%T", lr->now) - p;
-    ngx_str_set(&a[15], NGX_HTTP_KEFU_IDEM_TTL);
-    ngx_str_set(&a[16], NGX_HTTP_KEFU_DAY_TTL);
-    a[17] = idem;
-    a[18] = ctx->tenant->name;
+    a[16].data = p;
+    a[16].len = ngx_sprintf(p, "%T", lr->now) - p;
+    ngx_str_set(&a[17], NGX_HTTP_KEFU_IDEM_TTL);
+    ngx_str_set(&a[18], NGX_HTTP_KEFU_DAY_TTL);
+    a[19] = idem;
+    a[20] = ctx->tenant->name;
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
 
     rc = ngx_http_kefu_redis_eval(r,
                                   kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_LR_CREATE],
-                                  6, 19, a, ngx_http_kefu_lr_created, lr);
+                                  8, 22, a, ngx_http_kefu_lr_created, lr);
     return ngx_http_kefu_redis_started(r, rc);
 }
 
@@ -795,7 +814,7 @@ ngx_http_kefu_lr_change(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     nstatus = lr->new_status >= 0 ? lr->new_status : status;
     nfrozen = lr->new_frozen >= 0 ? lr->new_frozen : lr->rec.frozen;
 
-    a = ngx_pcalloc(r->pool, 7 * sizeof(ngx_str_t));
+    a = ngx_pcalloc(r->pool, 11 * sizeof(ngx_str_t));
     p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
     if (a == NULL || p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -803,38 +822,46 @@ ngx_http_kefu_lr_change(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
 
     a[0] = lr->key;
 
-    if (ngx_http_kefu_tenant_key(r, ctx, "frozen", &a[1]) != NGX_OK) {
+    if (ngx_http_kefu_tenant_key(r, ctx, "frozen", &a[1]) != NGX_OK
+        || ngx_http_kefu_lr_index_key(r, ctx, -1, &a[2]) != NGX_OK
+        || ngx_http_kefu_lr_index_key(r, ctx, KEFU_LR_RECEIVED, &a[3])
+           != NGX_OK
+        || ngx_http_kefu_lr_index_key(r, ctx, KEFU_LR_PROCESSING, &a[4])
+           != NGX_OK
+        || ngx_http_kefu_lr_index_key(r, ctx, KEFU_LR_CLOSED, &a[5])
+           != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    a[2].data = lr->rec.status.data;
-    a[2].len = lr->rec.status.len;
+    a[6].data = lr->rec.status.data;
+    a[6].len = lr->rec.status.len;
 
     if (lr->rec.frozen) {
-        ngx_str_set(&a[3], "1");
+        ngx_str_set(&a[7], "1");
 
     } else {
-        ngx_str_set(&a[3], "0");
+        ngx_str_set(&a[7], "0");
     }
 
-    a[4].data = (u_char *) kefu_lr_status_name(nstatus);
-    a[4].len = ngx_strlen(a[4].data);
+    a[8].data = (u_char *) kefu_lr_status_name(nstatus);
+    a[8].len = ngx_strlen(a[8].data);
 
     if (nfrozen) {
-        ngx_str_set(&a[5], "1");
+        ngx_str_set(&a[9], "1");
 
     } else {
-        ngx_str_set(&a[5], "0");
+        ngx_str_set(&a[9], "0");
     }
 
-    a[6].data = p;
-    a[6].len = ngx_sprintf(p, "%T", ngx_time()) - p;
+    a[10].data = p;
+    a[10].len = ngx_sprintf(p, "%T", ngx_time()) - p;
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
 
     rc = ngx_http_kefu_redis_eval(r,
                                   kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_LR_UPDATE],
-                                  2, 7, a, ngx_http_kefu_lr_changed, lr);
+                                  6, 11, a, ngx_http_kefu_lr_changed, lr);
     return ngx_http_kefu_redis_started(r, rc);
 }
 
@@ -961,4 +988,45 @@ ngx_http_kefu_lr_id_valid(ngx_str_t *id)
     }
 
     return 1;
+}
+
+
+/*
+ * The back office's indexes: "kefu:{tenant}:lr:ix" holds every report,
+ * "kefu:{tenant}:lr:ix:STATUS" those of one status (status -1: all).
+ * Members share score 0 and sort by their bytes: "CREATED.ID" with the
+ * creation time zero-padded to 12 digits, so the lexical order is the
+ * order of creation, then of id (ngx_http_kefu_backoffice.c).
+ */
+
+ngx_int_t
+ngx_http_kefu_lr_index_key(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
+    ngx_int_t status, ngx_str_t *key)
+{
+    u_char  suffix[sizeof("lr:ix:processing")];
+
+    if (status < 0) {
+        return ngx_http_kefu_tenant_key(r, ctx, "lr:ix", key);
+    }
+
+    (void) ngx_sprintf(suffix, "lr:ix:%s%Z",
+                       kefu_lr_status_name((kefu_lr_status_e) status));
+
+    return ngx_http_kefu_tenant_key(r, ctx, (char *) suffix, key);
+}
+
+
+ngx_int_t
+ngx_http_kefu_lr_index_member(ngx_http_request_t *r, time_t created,
+    ngx_str_t *id, ngx_str_t *member)
+{
+    member->data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN + 1 + id->len);
+    if (member->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    member->len = ngx_sprintf(member->data, "%012T.%V", created, id)
+                  - member->data;
+
+    return NGX_OK;
 }

@@ -167,7 +167,9 @@ ngx_http_kefu_service_init_conf(ngx_conf_t *cf,
         &ngx_http_kefu_handoff_lua, &ngx_http_kefu_feedback_lua
     };
 
-    if (ngx_http_kefu_report_scripts(cf, kmcf) != NGX_OK) {
+    if (ngx_http_kefu_report_scripts(cf, kmcf) != NGX_OK
+        || ngx_http_kefu_backoffice_scripts(cf, kmcf) != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -686,11 +688,19 @@ ngx_int_t
 ngx_http_kefu_owner_key(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     const char *what, ngx_str_t *rest, ngx_str_t *key)
 {
+    return ngx_http_kefu_owner_key_of(r, ctx, what, &ctx->user, rest, key);
+}
+
+
+ngx_int_t
+ngx_http_kefu_owner_key_of(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
+    const char *what, ngx_str_t *user, ngx_str_t *rest, ngx_str_t *key)
+{
     size_t  len;
     u_char  *p;
 
     len = sizeof("kefu:{}:::") - 1 + ctx->tenant->name.len + ngx_strlen(what)
-          + NGX_SIZE_T_LEN + ctx->user.len + (rest ? rest->len + 1 : 0);
+          + NGX_SIZE_T_LEN + user->len + (rest ? rest->len + 1 : 0);
 
     key->data = ngx_pnalloc(r->pool, len);
     if (key->data == NULL) {
@@ -698,7 +708,7 @@ ngx_http_kefu_owner_key(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     }
 
     p = ngx_sprintf(key->data, "kefu:{%V}:%s:%uz:%V", &ctx->tenant->name,
-                    what, ctx->user.len, &ctx->user);
+                    what, user->len, user);
 
     if (rest != NULL) {
         p = ngx_sprintf(p, ":%V", rest);
