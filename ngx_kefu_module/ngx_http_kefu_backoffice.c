@@ -56,6 +56,8 @@ typedef struct {
     ngx_str_t               tkey;       /* ticket key */
     ngx_uint_t              limit;
     ngx_str_t               next;       /* next page's cursor, or none */
+    int64_t                 ahead;      /* tickets before the page */
+    int64_t                *pos;        /* the page's queue places */
 } ngx_http_kefu_bo_t;
 
 
@@ -67,6 +69,8 @@ static const kefu_field_t  ngx_http_kefu_ticket_change_fields[] = {
 
 static ngx_int_t ngx_http_kefu_bo_limit(ngx_http_request_t *r,
     ngx_uint_t *limit);
+static ngx_uint_t ngx_http_kefu_bo_batch(ngx_http_request_t *r,
+    ngx_uint_t limit);
 static ngx_int_t ngx_http_kefu_bo_bad(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx, const char *message);
 static ngx_int_t ngx_http_kefu_lr_member_id(ngx_str_t *m, ngx_str_t *id);
@@ -89,8 +93,7 @@ static ngx_int_t ngx_http_kefu_tk_load(ngx_http_request_t *r,
 static ngx_int_t ngx_http_kefu_tk_key(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx, ngx_str_t *id, ngx_str_t *key);
 static ngx_int_t ngx_http_kefu_tk_json(ngx_http_kefu_ctx_t *ctx,
-    kefu_str_t *kv, size_t n, ngx_http_kefu_redis_reply_t *rank,
-    kefu_buf_t *b);
+    kefu_str_t *kv, size_t n, int64_t position, kefu_buf_t *b);
 static void ngx_http_kefu_tk_turns(ngx_http_kefu_ctx_t *ctx, kefu_str_t *s,
     kefu_buf_t *b);
 static kefu_str_t *ngx_http_kefu_field(kefu_str_t *kv, size_t n,
@@ -192,6 +195,7 @@ ngx_http_kefu_admin_loss_reports(ngx_http_request_t *r,
     ngx_str_set(&a[3], "-");
     ngx_str_set(&a[4], "LIMIT");
     ngx_str_set(&a[5], "0");
+    bo->limit = ngx_http_kefu_bo_batch(r, bo->limit);
     a[6].data = p;
     a[6].len = ngx_sprintf(p, "%ui", bo->limit + 1) - p;
 
@@ -338,21 +342,27 @@ ngx_http_kefu_admin_tickets(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
     int64_t                     score;
     ngx_int_t                   rc;
     ngx_str_t                   v, *a;
+    ngx_uint_t                  n;
     ngx_http_kefu_bo_t         *bo;
-    ngx_http_kefu_redis_cmd_t   cmd;
+    ngx_http_kefu_redis_cmd_t   cmds[2];
 
     bo = ngx_pcalloc(r->pool, sizeof(ngx_http_kefu_bo_t));
-    a = ngx_pcalloc(r->pool, 8 * sizeof(ngx_str_t));
-    p = ngx_pnalloc(r->pool, NGX_INT64_LEN + 1 + NGX_INT_T_LEN);
+    a = ngx_pcalloc(r->pool, 12 * sizeof(ngx_str_t));
+    p = ngx_pnalloc(r->pool, 2 * NGX_INT64_LEN + 2 + NGX_INT_T_LEN);
     if (bo == NULL || a == NULL || p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ctx->data = bo;
+    n = 1;
 
     if (ngx_http_kefu_bo_limit(r, &bo->limit) != NGX_OK) {
         return ngx_http_kefu_bo_bad(r, ctx,
                    "query \"limit\" must be an integer from 1 to 100");
+    }
+
+    if (ngx_http_kefu_tenant_key(r, ctx, "agents:q", &bo->key) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (ngx_http_arg(r, (u_char *) "cursor", 6, &v) == NGX_OK) {
@@ -366,15 +376,22 @@ ngx_http_kefu_admin_tickets(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
         p = ngx_sprintf(p, "(%L", score);
         a[2].len = p - a[2].data;
 
+        /* the tickets still ahead of the page: its first place */
+        ngx_str_set(&a[8], "ZCOUNT");
+        a[9] = bo->key;
+        ngx_str_set(&a[10], "-inf");
+        a[11].data = a[2].data + 1;
+        a[11].len = a[2].len - 1;
+        cmds[1].argc = 4;
+        cmds[1].argv = &a[8];
+        n = 2;
+
     } else {
         ngx_str_set(&a[2], "-inf");
     }
 
-    if (ngx_http_kefu_tenant_key(r, ctx, "agents:q", &bo->key) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     /* queue order: priority level, then arrival (the handoff script) */
+    bo->limit = ngx_http_kefu_bo_batch(r, bo->limit);
     ngx_str_set(&a[0], "ZRANGEBYSCORE");
     a[1] = bo->key;
     ngx_str_set(&a[3], "+inf");
@@ -384,10 +401,10 @@ ngx_http_kefu_admin_tickets(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
     a[7].data = p;
     a[7].len = ngx_sprintf(p, "%ui", bo->limit + 1) - p;
 
-    cmd.argc = 8;
-    cmd.argv = a;
+    cmds[0].argc = 8;
+    cmds[0].argv = a;
 
-    rc = ngx_http_kefu_redis_send(r, &cmd, 1, ngx_http_kefu_tk_page, bo);
+    rc = ngx_http_kefu_redis_send(r, cmds, n, ngx_http_kefu_tk_page, bo);
     return ngx_http_kefu_redis_started(r, rc);
 }
 
@@ -408,8 +425,9 @@ ngx_http_kefu_tk_page(ngx_http_request_t *r, void *data, ngx_int_t rc,
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
 
-    if (rc != NGX_OK || n != 1 || replies[0]->type != REDIS_REPLY_ARRAY
-        || replies[0]->elements % 2)
+    if (rc != NGX_OK || n < 1 || replies[0]->type != REDIS_REPLY_ARRAY
+        || replies[0]->elements % 2
+        || (n == 2 && replies[1]->type != REDIS_REPLY_INTEGER))
     {
         ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
         return;
@@ -417,6 +435,7 @@ ngx_http_kefu_tk_page(ngx_http_request_t *r, void *data, ngx_int_t rc,
 
     rep = replies[0];
     k = ngx_min(rep->elements / 2, bo->limit);
+    bo->ahead = (n == 2) ? replies[1]->integer : 0;
 
     if (rep->elements / 2 > bo->limit) {
         if (rep->element[2 * bo->limit - 1]->type != REDIS_REPLY_STRING
@@ -440,10 +459,10 @@ ngx_http_kefu_tk_page(ngx_http_request_t *r, void *data, ngx_int_t rc,
         bo->next.len = ngx_sprintf(p, "%L", score) - p;
     }
 
-    /* per ticket: HGETALL ticket, ZRANK queue id */
-    cmds = ngx_palloc(r->pool, (2 * k + 1) * sizeof(ngx_http_kefu_redis_cmd_t));
-    a = ngx_palloc(r->pool, (5 * k + 1) * sizeof(ngx_str_t));
-    if (cmds == NULL || a == NULL) {
+    cmds = ngx_palloc(r->pool, (k + 1) * sizeof(ngx_http_kefu_redis_cmd_t));
+    a = ngx_palloc(r->pool, (2 * k + 1) * sizeof(ngx_str_t));
+    bo->pos = ngx_palloc(r->pool, (k + 1) * sizeof(int64_t));
+    if (cmds == NULL || a == NULL || bo->pos == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
@@ -459,13 +478,16 @@ ngx_http_kefu_tk_page(ngx_http_request_t *r, void *data, ngx_int_t rc,
             continue;
         }
 
-        if (ngx_http_kefu_tk_load(r, bo, id, &a[5 * m], &cmds[2 * m])
-            != NGX_OK)
-        {
+        ngx_str_set(&a[2 * m], "HGETALL");
+
+        if (ngx_http_kefu_tk_key(r, ctx, id, &a[2 * m + 1]) != NGX_OK) {
             ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
+        cmds[m].argc = 2;
+        cmds[m].argv = &a[2 * m];
+        bo->pos[m] = bo->ahead + (int64_t) i + 1;
         m++;
     }
 
@@ -476,7 +498,7 @@ ngx_http_kefu_tk_page(ngx_http_request_t *r, void *data, ngx_int_t rc,
         return;
     }
 
-    rc = ngx_http_kefu_redis_send(r, cmds, 2 * m, ngx_http_kefu_tk_items, bo);
+    rc = ngx_http_kefu_redis_send(r, cmds, m, ngx_http_kefu_tk_items, bo);
     rc = ngx_http_kefu_redis_started(r, rc);
 
     if (rc != NGX_DONE) {
@@ -498,16 +520,16 @@ ngx_http_kefu_tk_items(ngx_http_request_t *r, void *data, ngx_int_t rc,
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
 
-    if (rc != NGX_OK || n % 2) {
+    if (rc != NGX_OK) {
         ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
         return;
     }
 
-    kefu_buf_init(&b, &ctx->alloc, 1024 * (n / 2) + 64);
+    kefu_buf_init(&b, &ctx->alloc, 1024 * n + 64);
     kefu_buf_adds(&b, "{\"items\":[");
     shown = 0;
 
-    for (i = 0; i < n; i += 2) {
+    for (i = 0; i < n; i++) {
         if (ngx_http_kefu_reply_pairs(r, replies[i], 0, &kv, &npairs)
             != NGX_OK)
         {
@@ -518,7 +540,7 @@ ngx_http_kefu_tk_items(ngx_http_request_t *r, void *data, ngx_int_t rc,
         /* queued, but its ticket expired (TTL) or is incomplete */
         kefu_buf_init(&item, &ctx->alloc, 1024);
 
-        if (ngx_http_kefu_tk_json(ctx, kv, npairs, replies[i + 1], &item)
+        if (ngx_http_kefu_tk_json(ctx, kv, npairs, bo->pos[i], &item)
             != NGX_OK)
         {
             continue;
@@ -604,6 +626,7 @@ ngx_http_kefu_tk_loaded(ngx_http_request_t *r, void *data, ngx_int_t rc,
 {
     size_t                      npairs;
     u_char                     *p;
+    int64_t                     position;
     kefu_buf_t                  b;
     ngx_str_t                  *a, user, sid;
     kefu_str_t                 *kv, *status, *u, *s;
@@ -623,7 +646,11 @@ ngx_http_kefu_tk_loaded(ngx_http_request_t *r, void *data, ngx_int_t rc,
 
     kefu_buf_init(&b, &ctx->alloc, 1024);
 
-    if (ngx_http_kefu_tk_json(ctx, kv, npairs, replies[1], &b) != NGX_OK) {
+    /* ZRANK: nil once the desk took the ticket or it was closed */
+    position = replies[1]->type == REDIS_REPLY_INTEGER
+               ? replies[1]->integer + 1 : 0;
+
+    if (ngx_http_kefu_tk_json(ctx, kv, npairs, position, &b) != NGX_OK) {
         ngx_http_finalize_request(r,
             ngx_http_kefu_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
                                      "no such ticket"));
@@ -737,7 +764,7 @@ ngx_http_kefu_tk_closed(ngx_http_request_t *r, void *data, ngx_int_t rc,
 
     if (what->len != 2 || ngx_strncmp(what->data, "ok", 2) != 0
         || ngx_http_kefu_reply_pairs(r, rep, 1, &kv, &npairs) != NGX_OK
-        || ngx_http_kefu_tk_json(ctx, kv, npairs, NULL, &b) != NGX_OK)
+        || ngx_http_kefu_tk_json(ctx, kv, npairs, 0, &b) != NGX_OK)
     {
         /* expired between the read and the script */
         ngx_http_finalize_request(r,
@@ -799,13 +826,14 @@ ngx_http_kefu_tk_key(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
 
 
 /*
- * The ticket's JSON from its hash; rank is ZRANK's reply (NULL: not in
- * the queue).  NGX_DECLINED when the hash is empty or not a ticket.
+ * The ticket's JSON from its hash; position is its 1-based place in the
+ * queue, 0 when not queued.  NGX_DECLINED when the hash is empty or not
+ * a ticket.
  */
 
 static ngx_int_t
 ngx_http_kefu_tk_json(ngx_http_kefu_ctx_t *ctx, kefu_str_t *kv, size_t n,
-    ngx_http_kefu_redis_reply_t *rank, kefu_buf_t *b)
+    int64_t position, kefu_buf_t *b)
 {
     char         at[24];
     int64_t      level, t;
@@ -856,8 +884,8 @@ ngx_http_kefu_tk_json(ngx_http_kefu_ctx_t *ctx, kefu_str_t *kv, size_t n,
     }
 
     /* 1-based place in the queue; null once taken by the desk or closed */
-    if (rank != NULL && rank->type == REDIS_REPLY_INTEGER) {
-        kefu_buf_addf(b, ",\"position\":%lld", rank->integer + 1);
+    if (position > 0) {
+        kefu_buf_addf(b, ",\"position\":%lld", (long long) position);
 
     } else {
         kefu_buf_adds(b, ",\"position\":null");
@@ -1028,6 +1056,27 @@ ngx_http_kefu_bo_limit(ngx_http_request_t *r, ngx_uint_t *limit)
     *limit = (ngx_uint_t) n;
 
     return NGX_OK;
+}
+
+
+/*
+ * A page is one command, then one per item in a batch, which must fit
+ * under kefu_redis max_pending: a smaller max_pending makes pages smaller
+ * (their next_cursor still goes on) instead of refusing every page.
+ */
+
+static ngx_uint_t
+ngx_http_kefu_bo_batch(ngx_http_request_t *r, ngx_uint_t limit)
+{
+    ngx_http_kefu_main_conf_t  *kmcf;
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
+
+    if (kmcf->redis.max_pending > 1 && limit >= kmcf->redis.max_pending) {
+        return kmcf->redis.max_pending - 1;
+    }
+
+    return limit;
 }
 
 

@@ -360,4 +360,35 @@ for my $c (['PUT', '/kefu/v1/admin/loss-reports', 'GET'],
 }
 
 $t->final_check;
+
+# --- a kefu_redis max_pending below the page size ------------------------
+
+# a page is 1 + items commands; they must fit under max_pending, so the
+# pages get smaller instead of being refused (503) every time
+my $s = KefuTest->new(no_ssl => 1, no_start => 1);
+$s->{redis_directive} = "kefu_redis 127.0.0.1:$s->{redis_port} "
+                      . 'timeout=300ms max_pending=3;';
+$s->start_nginx;
+FakeRedis::time_to_recover($s, '/kefu/v1/whoami', $s->token('u1'), 10, 4)
+    // die 'Redis not connected';
+my @mine;
+for my $i (1 .. 5) {
+    $r = $s->post('/kefu/v1/loss-reports', token => $s->token("u$i"),
+                  headers => { 'Idempotency-Key' => "m$i" },
+                  body => { kind => 'phone', reason => 'lost' });
+    push @mine, $r->{json}{id};
+}
+my ($cursor, @got, $pages);
+do {
+    $r = $s->get('/kefu/v1/admin/loss-reports?limit=100'
+                 . (defined $cursor ? "&cursor=$cursor" : ''),
+                 token => $s->token('ops', scope => 'admin'));
+    is($r->{status}, 200, 'max_pending=3: a page');
+    ok(@{ $r->{json}{items} } <= 2, 'of at most max_pending - 1 items');
+    push @got, ids($r->{json}{items});
+    $cursor = $r->{json}{next_cursor};
+} while (defined $cursor && ++$pages < 10);
+is_deeply([sort @got], [sort @mine], 'and the paging reaches every report');
+$s->final_check;
+
 done_testing;
