@@ -109,13 +109,13 @@ ngx_int_t
 ngx_http_kefu_backoffice_scripts(ngx_conf_t *cf,
     ngx_http_kefu_main_conf_t *kmcf)
 {
+    ngx_int_t  *ids;
+
     static ngx_str_t  *sources[] = { &ngx_http_kefu_ticket_close_lua };
 
-    if (ngx_http_kefu_add_scripts(cf, kmcf, sources,
-                                  &kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_TICKET_CLOSE],
-                                  1)
-        != NGX_CONF_OK)
-    {
+    ids = &kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_TICKET_CLOSE];
+
+    if (ngx_http_kefu_add_scripts(cf, kmcf, sources, ids, 1) != NGX_CONF_OK) {
         return NGX_ERROR;
     }
 
