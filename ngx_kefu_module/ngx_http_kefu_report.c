@@ -163,6 +163,8 @@ static ngx_int_t ngx_http_kefu_lr_send_record(ngx_http_request_t *r,
 static ngx_int_t ngx_http_kefu_lr_id_key(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx, ngx_str_t *id, ngx_str_t *key);
 static ngx_int_t ngx_http_kefu_lr_id_valid(ngx_str_t *id);
+static ngx_int_t ngx_http_kefu_lr_location(ngx_http_request_t *r,
+    ngx_str_t *id);
 
 
 ngx_int_t
@@ -582,7 +584,6 @@ static ngx_int_t
 ngx_http_kefu_lr_reply_new(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     ngx_http_kefu_lr_t *lr)
 {
-    u_char            *p;
     kefu_buf_t         b;
     kefu_lr_record_t   rec;
 
@@ -609,19 +610,65 @@ ngx_http_kefu_lr_reply_new(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     kefu_lr_record_json(&rec, 0, &b);
     kefu_buf_adds(&b, "\n");
 
-    /* Location: the same mount, ".../v1/loss-reports/{id}" */
-    p = ngx_pnalloc(r->pool, r->uri.len + 1 + lr->id.len + 1);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    (void) ngx_sprintf(p, "%V/%V%Z", &r->uri, &lr->id);
-
-    if (ngx_http_kefu_add_header(r, "Location", (char *) p) != NGX_OK) {
+    if (ngx_http_kefu_lr_location(r, &lr->id) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return ngx_http_kefu_send_json(r, NGX_HTTP_CREATED, &b);
+}
+
+
+/*
+ * Location of a new report: the mount as configured (the prefix
+ * location's name, or an exact location's name up to its "/v1/") and
+ * "v1/loss-reports/<id>".  Nothing is copied from the request URI, which
+ * may hold double slashes, dot segments or bytes a header must not
+ * carry.  Under a regex location there is no literal mount: the
+ * reference is relative ("loss-reports/<id>"), which a client resolves
+ * against the URI it posted to (RFC 9110 10.2.2, RFC 3986 5.2).
+ */
+static ngx_int_t
+ngx_http_kefu_lr_location(ngx_http_request_t *r, ngx_str_t *id)
+{
+    u_char                    *p, *v1;
+    ngx_str_t                  mount;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    ngx_str_null(&mount);
+
+    if (!clcf->named
+#if (NGX_PCRE)
+        && clcf->regex == NULL
+#endif
+        && clcf->name.len && clcf->name.data[0] == '/')
+    {
+        mount = clcf->name;
+
+        v1 = ngx_strlcasestrn(mount.data, mount.data + mount.len,
+                              (u_char *) "/v1/", 4 - 1);
+        if (v1 != NULL) {
+            mount.len = v1 + 1 - mount.data;
+        }
+    }
+
+    p = ngx_pnalloc(r->pool, mount.len + sizeof("/v1/loss-reports/")
+                             + id->len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (mount.len == 0) {
+        (void) ngx_sprintf(p, "loss-reports/%V%Z", id);
+
+    } else {
+        (void) ngx_sprintf(p, "%V%s/loss-reports/%V%Z", &mount,
+                           mount.data[mount.len - 1] == '/' ? "v1" : "/v1",
+                           id);
+    }
+
+    return ngx_http_kefu_add_header(r, "Location", (char *) p);
 }
 
 

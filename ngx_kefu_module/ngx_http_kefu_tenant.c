@@ -12,7 +12,7 @@
 #include "kefu_suggest.h"
 
 
-#define NGX_HTTP_KEFU_SECRET_MIN   16
+#define NGX_HTTP_KEFU_SECRET_MIN   32      /* HS256: RFC 7518 3.2 */
 #define NGX_HTTP_KEFU_SECRET_MAX   4096
 /* the /v1/ask search memo: about 1.4 MB per worker */
 #define NGX_HTTP_KEFU_MEMO_SLOTS   4096
@@ -315,9 +315,10 @@ ngx_http_kefu_tenant_finish(ngx_conf_t *cf, ngx_http_kefu_tenant_t *t)
 static char *
 ngx_http_kefu_read_secret(ngx_conf_t *cf, ngx_http_kefu_tenant_t *t)
 {
+    off_t             size;
     u_char           *buf;
     size_t            len;
-    ssize_t           n;
+    ssize_t           n, got;
     ngx_fd_t          fd;
     ngx_file_info_t   fi;
 
@@ -332,13 +333,37 @@ ngx_http_kefu_read_secret(ngx_conf_t *cf, ngx_http_kefu_tenant_t *t)
 
     buf = NULL;
     n = -1;
+    size = -1;
 
+    /* the whole file or nothing: a short read is an error, never a key
+     * made of what happened to arrive */
     if (ngx_fd_info(fd, &fi) != NGX_FILE_ERROR
         && ngx_file_size(&fi) <= NGX_HTTP_KEFU_SECRET_MAX)
     {
+        size = ngx_file_size(&fi);
         buf = ngx_pnalloc(cf->pool, NGX_HTTP_KEFU_SECRET_MAX + 1);
+
         if (buf != NULL) {
-            n = ngx_read_fd(fd, buf, NGX_HTTP_KEFU_SECRET_MAX + 1);
+            n = 0;
+
+            while (n <= NGX_HTTP_KEFU_SECRET_MAX) {
+                got = ngx_read_fd(fd, buf + n,
+                                  NGX_HTTP_KEFU_SECRET_MAX + 1 - n);
+
+                if (got == -1 && ngx_errno == NGX_EINTR) {
+                    continue;
+                }
+
+                if (got <= 0) {
+                    if (got < 0) {
+                        n = -1;
+                    }
+
+                    break;
+                }
+
+                n += got;
+            }
         }
     }
 
@@ -356,6 +381,14 @@ ngx_http_kefu_read_secret(ngx_conf_t *cf, ngx_http_kefu_tenant_t *t)
         return NGX_CONF_ERROR;
     }
 
+    if (n != size) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "kefu_tenant \"%V\": short read of "
+                           "jwt_secret_file \"%V\" (%z of %O bytes)",
+                           &t->name, &t->secret_file, n, size);
+        return NGX_CONF_ERROR;
+    }
+
     /* editors add a final newline; it is never part of the key */
     len = n;
     while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) {
@@ -365,8 +398,10 @@ ngx_http_kefu_read_secret(ngx_conf_t *cf, ngx_http_kefu_tenant_t *t)
     if (len < NGX_HTTP_KEFU_SECRET_MIN) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "kefu_tenant \"%V\": jwt_secret_file \"%V\" "
-                           "holds a key shorter than %d bytes", &t->name,
-                           &t->secret_file, NGX_HTTP_KEFU_SECRET_MIN);
+                           "holds a key shorter than %d bytes (HS256 needs "
+                           "a key of at least 256 bits, RFC 7518 section "
+                           "3.2)", &t->name, &t->secret_file,
+                           NGX_HTTP_KEFU_SECRET_MIN);
         return NGX_CONF_ERROR;
     }
 

@@ -25,7 +25,15 @@ like($out, qr{\Q$dir/other.secret\E}, 'message names the secret file');
 $t->write_file('other.secret', "short\n");
 ($rc, $out) = check();
 isnt($rc, 0, 'short secret fails');
-like($out, qr/shorter than/, 'message says why');
+like($out, qr/shorter than 32 bytes.*RFC 7518/, 'message says why');
+# RFC 7518 3.2: an HS256 key has at least 256 bits; 31 bytes are refused
+$t->write_file('other.secret', ('z' x 31) . "\n");
+($rc, $out) = check();
+isnt($rc, 0, '31-byte secret fails');
+like($out, qr/other\.secret.*shorter than 32 bytes/, 'and says so');
+$t->write_file('other.secret', ('z' x 32) . "\n");
+($rc, $out) = check();
+is($rc, 0, '32-byte secret passes') or diag $out;
 $t->write_file('other.secret', 'y' x 40);
 
 ($rc, $out) = check(kb => "$dir/missing-kb.json");

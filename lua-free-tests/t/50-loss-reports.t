@@ -11,7 +11,10 @@ use FakeRedis;
 binmode(Test::More->builder->$_, ':utf8')
     for qw(output failure_output todo_output);
 
-my $t = KefuTest->new(no_ssl => 1);
+my $t = KefuTest->new(no_ssl => 1, server_extra =>
+    "        location /m2 { kefu_api; }\n"
+    . "        location = /ex/v1/loss-reports { kefu_api; }\n"
+    . "        location ~ ^/rx/ { kefu_api; }\n");
 my $tok = $t->token('u1');
 
 # both workers connected to Redis before the first request
@@ -259,5 +262,47 @@ is($t->redis_cmd('HGET', "kefu:{demo}:d:$day", 'loss_reports'), 2,
    'two loss reports counted');
 is($t->redis_cmd('HGET', "kefu:{demo}:d:$day", 'police_reports'), 1,
    'one police report counted');
+
+# --- Location: the mount as configured, never the request URI ----------
+
+# a raw request, so that the URI goes out byte for byte; the headers back
+sub raw_post {
+    my ($uri, $key) = @_;
+    my $b = '{"kind":"phone","reason":"fraud"}';
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $t->{http_port}, Timeout => 5)
+        or die "connect: $!";
+    print $s "POST $uri HTTP/1.0\r\nHost: x\r\nAuthorization: Bearer $tok\r\n"
+        . "Content-Type: application/json\r\nIdempotency-Key: $key\r\n"
+        . "Content-Length: " . length($b) . "\r\n\r\n$b";
+    local $/;
+    my $resp = <$s> // '';
+    my ($st) = $resp =~ m{^HTTP/1\.[01] (\d+)};
+    my ($loc) = $resp =~ m{\r\nLocation: ([^\r\n]*)\r\n}i;
+    my ($id) = $resp =~ m{"id":"([0-9a-f]{32})"};
+    return ($st // 0, $loc // '', $id // '');
+}
+
+my %mounts = (
+    '/kefu//./v1/loss-reports?next=%0d%0aSet-Cookie:x' => '/kefu/',
+    '/kefu/%E4%BD%A0/../v1/loss-reports' => '/kefu/',
+    '/kefu/a%2Fb/v1/loss-reports' => '/kefu/',
+    '/kefu/x%0d%0ay/v1/loss-reports' => '/kefu/',
+    '/m2/v1/loss-reports' => '/m2/',
+    '/m2//v1/loss-reports' => '/m2/',
+    '/ex/v1/loss-reports' => '/ex/',
+);
+$n = 0;
+for my $uri (sort keys %mounts) {
+    my ($st, $loc, $lid) = raw_post($uri, 'loc-' . $n++);
+    is($st, 201, "created under $uri");
+    is($loc, "$mounts{$uri}v1/loss-reports/$lid",
+       "Location from the mount for $uri");
+}
+my ($st, $loc, $lid) = raw_post('/rx/v1/loss-reports', 'loc-rx');
+is($st, 201, 'created under a regex location');
+is($loc, "loss-reports/$lid", 'a relative Location there');
+$r = $t->get("/kefu/v1/loss-reports/$lid", token => $tok);
+is($r->{json}{id}, $lid, 'the report is where Location points');
 
 done_testing();
