@@ -233,17 +233,19 @@ ngx_http_kefu_events_saved(ngx_http_request_t *r, void *data, ngx_int_t rc,
     ngx_http_kefu_redis_reply_t   *rep;
 
     /* the script answers the summary's length, or an error */
-    rep = (rc == NGX_OK && n == 1) ? replies[0] : NULL;
+    rc = ngx_http_kefu_redis_outcome(r, rc, replies, n, 1,
+                                     "script events_write", &es->key);
+    if (rc != NGX_DECLINED) {
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
 
-    if (rep == NULL || rep->type != REDIS_REPLY_INTEGER) {
-        if (rep != NULL) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "kefu: trail write failed (reply type %d: \"%V\")",
-                          rep->type, &rep->str);
-        }
+    rep = replies[0];
 
+    if (rep->type != REDIS_REPLY_INTEGER) {
         ngx_http_finalize_request(r,
-            ngx_http_kefu_unavailable(r));
+            ngx_http_kefu_redis_unexpected(r, rep, "script events_write",
+                                           &es->key));
         return;
     }
 

@@ -745,6 +745,110 @@ ngx_http_kefu_unavailable(ngx_http_request_t *r)
 }
 
 
+/*
+ * The outcome of an endpoint's Redis batch, decided here for all of them.
+ * NGX_DECLINED: Redis answered, n == expect and no reply is an error;
+ * the caller goes on.  Anything else: the answer is sent, finalize the
+ * request with it: 503 + Retry-After when Redis was unreachable or slow, or its
+ * error will pass by itself (ngx_http_kefu_redis_error_transient:
+ * LOADING, BUSY, OOM, ...); 500 internal_error when it will not (a key
+ * of the wrong type, a script error, a redirect outside cluster mode):
+ * retrying cannot help, so the client is not told to, and the log names
+ * the script (or command) and the key's prefix.
+ */
+ngx_int_t
+ngx_http_kefu_redis_outcome(ngx_http_request_t *r, ngx_int_t rc,
+    ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n, ngx_uint_t expect,
+    const char *what, ngx_str_t *key)
+{
+    ngx_uint_t                    i;
+    ngx_http_kefu_redis_reply_t  *rep;
+
+    if (rc != NGX_OK || n != expect) {
+        return ngx_http_kefu_unavailable(r);
+    }
+
+    for (i = 0; i < n; i++) {
+        rep = replies[i];
+
+        if (rep->type != REDIS_REPLY_ERROR) {
+            continue;
+        }
+
+        if (ngx_http_kefu_redis_error_transient(&rep->str)) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "kefu: %s failed, Redis is busy: \"%V\"", what,
+                          &rep->str);
+            return ngx_http_kefu_unavailable(r);
+        }
+
+        return ngx_http_kefu_redis_unexpected(r, rep, what, key);
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* A reply that cannot be (an error, or the wrong shape): 500. */
+
+ngx_int_t
+ngx_http_kefu_redis_unexpected(ngx_http_request_t *r,
+    ngx_http_kefu_redis_reply_t *rep, const char *what, ngx_str_t *key)
+{
+    u_char      *p, *k, *last, *open, *close, prefix[96];
+    size_t       len;
+
+    /* the key up to the segment after its hash tag, users left out:
+     * "kefu:{demo:...}:s" for "kefu:{demo:u1}:s:<session>" */
+    p = prefix;
+
+    if (key != NULL && key->len) {
+        last = key->data + key->len;
+        open = ngx_strlchr(key->data, last, '{');
+        close = open ? ngx_strlchr(open, last, '}') : NULL;
+
+        if (close == NULL) {
+            len = ngx_min(key->len, 32);
+            p = ngx_cpymem(p, key->data, len);
+
+        } else {
+            k = ngx_strlchr(open, close, ':');
+            len = ngx_min((size_t) ((k ? k : close) - key->data), 40);
+            p = ngx_cpymem(p, key->data, len);
+
+            if (k != NULL) {
+                p = ngx_cpymem(p, ":...", 4);
+            }
+
+            k = close + 1;
+            if (k < last && *k == ':') {
+                k++;
+            }
+
+            k = ngx_strlchr(k, last, ':');
+            len = ngx_min((size_t) ((k ? k : last) - close), 32);
+            p = ngx_cpymem(p, close, len);
+        }
+
+        for (k = prefix; k < p; k++) {
+            if (*k < 0x20 || *k >= 0x7f) {
+                *k = '?';
+            }
+        }
+    }
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "kefu: %s on \"%*s\" failed, not retryable: "
+                  "reply type %d \"%*s\"", what, (size_t) (p - prefix), prefix,
+                  rep->type, ngx_min(rep->str.len, 200), rep->str.data);
+
+    return ngx_http_kefu_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                    "internal_error",
+                                    "the store refused the request; "
+                                    "retrying will not help");
+}
+
+
 /* What an endpoint returns after queueing its Redis work. */
 
 ngx_int_t

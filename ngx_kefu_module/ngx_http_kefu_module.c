@@ -159,6 +159,11 @@ ngx_http_kefu_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    /* whoami's call counter (ngx_http_kefu_status.c) */
+    if (ngx_http_kefu_status_init_conf(cf, kmcf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     /* the trail writer of /v1/events (ngx_http_kefu_events.c) */
     if (ngx_http_kefu_events_init_conf(cf, kmcf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;

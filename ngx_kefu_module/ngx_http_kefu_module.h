@@ -48,6 +48,7 @@ typedef struct {
     ngx_int_t                   events_scripts[2]; /* /v1/events */
     ngx_int_t                   ask_scripts[1]; /* /v1/ask writes */
     ngx_int_t                   tally_script;   /* the summed counters */
+    ngx_int_t                   calls_script;   /* whoami's counter TTL */
     ngx_msec_t                  stats_flush;    /* kefu_stats_flush */
     ngx_uint_t                  report_replicas;    /* kefu_report_replicas */
     ngx_msec_t                  report_replicas_timeout;
@@ -136,6 +137,11 @@ ngx_int_t ngx_http_kefu_tenant_key(ngx_http_request_t *r,
 ngx_int_t ngx_http_kefu_unavailable(ngx_http_request_t *r);
 void ngx_http_kefu_add_actions(kefu_buf_t *b, unsigned actions);
 ngx_int_t ngx_http_kefu_redis_started(ngx_http_request_t *r, ngx_int_t rc);
+ngx_int_t ngx_http_kefu_redis_outcome(ngx_http_request_t *r, ngx_int_t rc,
+    ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n, ngx_uint_t expect,
+    const char *what, ngx_str_t *key);
+ngx_int_t ngx_http_kefu_redis_unexpected(ngx_http_request_t *r,
+    ngx_http_kefu_redis_reply_t *rep, const char *what, ngx_str_t *key);
 void ngx_http_kefu_day(time_t now, u_char *buf);
 ngx_int_t ngx_http_kefu_random_id(ngx_http_request_t *r, size_t n,
     ngx_str_t *id);
@@ -147,6 +153,8 @@ ngx_int_t ngx_http_kefu_health(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx);
 ngx_int_t ngx_http_kefu_whoami(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx);
+char *ngx_http_kefu_status_init_conf(ngx_conf_t *cf,
+    ngx_http_kefu_main_conf_t *kmcf);
 ngx_int_t ngx_http_kefu_ask(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx);
 char *ngx_http_kefu_ask_init_conf(ngx_conf_t *cf,
     ngx_http_kefu_main_conf_t *kmcf);

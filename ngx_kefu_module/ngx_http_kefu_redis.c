@@ -2192,3 +2192,39 @@ ngx_http_kefu_redis_run_done(void)
         ngx_http_run_posted_requests(c);
     }
 }
+
+
+/*
+ * Error replies that say "not now": the server is loading its data, busy
+ * with a script, over maxmemory, failing over, or short of replicas;
+ * NOSCRIPT only reaches a handler when its EVAL fallback could not be
+ * sent.  Everything else (ERR, WRONGTYPE, a script's own error, MOVED
+ * and ASK without cluster support, NOPERM) repeats on every retry.
+ */
+ngx_uint_t
+ngx_http_kefu_redis_error_transient(ngx_str_t *err)
+{
+    size_t       len;
+    ngx_uint_t   i;
+
+    static ngx_str_t  transient[] = {
+        ngx_string("LOADING"), ngx_string("BUSY"), ngx_string("OOM"),
+        ngx_string("NOSCRIPT"), ngx_string("MASTERDOWN"),
+        ngx_string("TRYAGAIN"), ngx_string("CLUSTERDOWN"),
+        ngx_string("NOREPLICAS"), ngx_string("READONLY"),
+        ngx_string("MISCONF"), ngx_null_string
+    };
+
+    for (i = 0; transient[i].len; i++) {
+        len = transient[i].len;
+
+        if (err->len >= len
+            && ngx_strncmp(err->data, transient[i].data, len) == 0
+            && (err->len == len || err->data[len] == ' '))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}

@@ -115,6 +115,10 @@ ngx_int_t ngx_http_kefu_redis_eval(ngx_http_request_t *r, ngx_uint_t script,
 ngx_int_t ngx_http_kefu_redis_eval_detached(ngx_uint_t script,
     ngx_uint_t nkeys, ngx_uint_t argc, ngx_str_t *argv);
 
+/* 1 when an error reply says the command may succeed later (LOADING,
+ * BUSY, OOM, ...): 503; else retrying will not help: 500 */
+ngx_uint_t ngx_http_kefu_redis_error_transient(ngx_str_t *err);
+
 /* 1 when the handshake completed and send() accepts commands */
 ngx_uint_t ngx_http_kefu_redis_connected(void);
 /* 1 when this worker has a `kefu_redis` to talk to */

@@ -438,10 +438,13 @@ ngx_http_kefu_lr_created(ngx_http_request_t *r, void *data, ngx_int_t rc,
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
 
-    if (rc != NGX_OK || n != 1) {
-        /* no answer in time: the report may or may not exist; a retry
-         * with the same key finds out without doubling it */
-        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+    /* no answer in time: the report may or may not exist; a retry with
+     * the same key finds out without doubling it.  An error reply: the
+     * script did not run (e.g. OOM) or failed before its first write */
+    rc = ngx_http_kefu_redis_outcome(r, rc, replies, n, 1,
+                                     "script loss_report_create", &lr->key);
+    if (rc != NGX_DECLINED) {
+        ngx_http_finalize_request(r, rc);
         return;
     }
 
@@ -451,12 +454,10 @@ ngx_http_kefu_lr_created(ngx_http_request_t *r, void *data, ngx_int_t rc,
         || rep->element[0]->type != REDIS_REPLY_STRING
         || rep->element[1]->type != REDIS_REPLY_STRING)
     {
-        /* an error reply: the script did not run (e.g. OOM) or failed
-         * before its first write */
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "kefu: loss report script failed: \"%V\"",
-                      &rep->str);
-        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+        ngx_http_finalize_request(r,
+            ngx_http_kefu_redis_unexpected(r, rep,
+                                           "script loss_report_create",
+                                           &lr->key));
         return;
     }
 
@@ -804,11 +805,18 @@ ngx_http_kefu_lr_loaded(ngx_http_request_t *r, void *data, ngx_int_t rc,
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
 
-    if (rc != NGX_OK || n != 1
-        || ngx_http_kefu_reply_pairs(r, replies[0], 0, &kv, &npairs)
-           != NGX_OK)
-    {
-        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+    rc = ngx_http_kefu_redis_outcome(r, rc, replies, n, 1,
+                                     "HGETALL of a loss report", &lr->key);
+    if (rc != NGX_DECLINED) {
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    if (ngx_http_kefu_reply_pairs(r, replies[0], 0, &kv, &npairs) != NGX_OK) {
+        ngx_http_finalize_request(r,
+            ngx_http_kefu_redis_unexpected(r, replies[0],
+                                           "HGETALL of a loss report",
+                                           &lr->key));
         return;
     }
 
@@ -926,17 +934,20 @@ ngx_http_kefu_lr_changed(ngx_http_request_t *r, void *data, ngx_int_t rc,
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
 
-    if (rc != NGX_OK || n != 1 || replies[0]->type != REDIS_REPLY_ARRAY
-        || replies[0]->elements < 1
+    rc = ngx_http_kefu_redis_outcome(r, rc, replies, n, 1,
+                                     "script loss_report_update", &lr->key);
+    if (rc != NGX_DECLINED) {
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    if (replies[0]->type != REDIS_REPLY_ARRAY || replies[0]->elements < 1
         || replies[0]->element[0]->type != REDIS_REPLY_STRING)
     {
-        if (rc == NGX_OK && n == 1) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "kefu: loss report update failed: \"%V\"",
-                          &replies[0]->str);
-        }
-
-        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+        ngx_http_finalize_request(r,
+            ngx_http_kefu_redis_unexpected(r, replies[0],
+                                           "script loss_report_update",
+                                           &lr->key));
         return;
     }
 

@@ -329,8 +329,11 @@ ngx_http_kefu_svc_loaded(ngx_http_request_t *r, void *data, ngx_int_t rc,
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
 
-    if (rc != NGX_OK || n != 2) {
-        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+    rc = ngx_http_kefu_redis_outcome(r, rc, replies, n, 2,
+                                     "reading a session",
+                                     &svc->session_key);
+    if (rc != NGX_DECLINED) {
+        ngx_http_finalize_request(r, rc);
         return;
     }
 
@@ -340,10 +343,11 @@ ngx_http_kefu_svc_loaded(ngx_http_request_t *r, void *data, ngx_int_t rc,
     if ((sess->type != REDIS_REPLY_STRING && sess->type != REDIS_REPLY_NIL)
         || (prev->type != REDIS_REPLY_STRING && prev->type != REDIS_REPLY_NIL))
     {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "kefu: unexpected reply reading a session: \"%V\" "
-                      "\"%V\"", &sess->str, &prev->str);
-        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+        ngx_http_finalize_request(r,
+            ngx_http_kefu_redis_unexpected(r,
+                sess->type != REDIS_REPLY_STRING
+                && sess->type != REDIS_REPLY_NIL ? sess : prev,
+                "reading a session", &svc->session_key));
         return;
     }
 
@@ -482,8 +486,10 @@ ngx_http_kefu_handoff_done(ngx_http_request_t *r, void *data, ngx_int_t rc,
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
 
-    if (rc != NGX_OK || n != 1) {
-        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+    rc = ngx_http_kefu_redis_outcome(r, rc, replies, n, 1,
+                                     "script handoff", &svc->mark_key);
+    if (rc != NGX_DECLINED) {
+        ngx_http_finalize_request(r, rc);
         return;
     }
 
@@ -492,9 +498,9 @@ ngx_http_kefu_handoff_done(ngx_http_request_t *r, void *data, ngx_int_t rc,
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1
         || rep->element[0]->type != REDIS_REPLY_STRING)
     {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "kefu: handoff script failed: \"%V\"", &rep->str);
-        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+        ngx_http_finalize_request(r,
+            ngx_http_kefu_redis_unexpected(r, rep, "script handoff",
+                                           &svc->mark_key));
         return;
     }
 
@@ -634,19 +640,24 @@ static void
 ngx_http_kefu_feedback_done(ngx_http_request_t *r, void *data, ngx_int_t rc,
     ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
 {
+    ngx_http_kefu_svc_t          *svc;
     ngx_http_kefu_redis_reply_t  *rep;
 
-    if (rc != NGX_OK || n != 1) {
-        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+    svc = data;
+
+    rc = ngx_http_kefu_redis_outcome(r, rc, replies, n, 1,
+                                     "script feedback", &svc->mark_key);
+    if (rc != NGX_DECLINED) {
+        ngx_http_finalize_request(r, rc);
         return;
     }
 
     rep = replies[0];
 
     if (rep->type != REDIS_REPLY_STRING && rep->type != REDIS_REPLY_STATUS) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "kefu: feedback script failed: \"%V\"", &rep->str);
-        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+        ngx_http_finalize_request(r,
+            ngx_http_kefu_redis_unexpected(r, rep, "script feedback",
+                                           &svc->mark_key));
         return;
     }
 

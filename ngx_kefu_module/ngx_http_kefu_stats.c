@@ -218,8 +218,10 @@ ngx_http_kefu_stats_done(ngx_http_request_t *r, void *data, ngx_int_t rc,
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
 
-    if (rc != NGX_OK || n != st->days + 7) {
-        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+    rc = ngx_http_kefu_redis_outcome(r, rc, replies, n, st->days + 7,
+                                     "statistics read", NULL);
+    if (rc != NGX_DECLINED) {
+        ngx_http_finalize_request(r, rc);
         return;
     }
 
@@ -230,16 +232,6 @@ ngx_http_kefu_stats_done(ngx_http_request_t *r, void *data, ngx_int_t rc,
     }
 
     ngx_memzero(&total, sizeof(kefu_stats_t));
-
-    for (d = 0; d < n; d++) {
-        if (replies[d]->type == REDIS_REPLY_ERROR) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "kefu: stats command %ui failed: \"%V\"", d,
-                          &replies[d]->str);
-            ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
-            return;
-        }
-    }
 
     for (d = 0; d < st->days; d++) {
         rep = replies[d];

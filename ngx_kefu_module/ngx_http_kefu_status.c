@@ -6,8 +6,29 @@
 #include "ngx_http_kefu_module.h"
 
 
+/* a user's call counter lives 30 days from its first call (or its
+ * 1024th...), then starts over: nothing of a user stays forever */
+#define NGX_HTTP_KEFU_CALLS_TTL     "2592000"
+#define NGX_HTTP_KEFU_CALLS_RENEW   1024
+
+
+static ngx_str_t  ngx_http_kefu_calls_lua = ngx_string(
+    "return redis.call('EXPIRE', KEYS[1], ARGV[1])\n");
+
+
 static void ngx_http_kefu_whoami_done(ngx_http_request_t *r, void *data,
     ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
+
+
+char *
+ngx_http_kefu_status_init_conf(ngx_conf_t *cf,
+    ngx_http_kefu_main_conf_t *kmcf)
+{
+    static ngx_str_t  *sources[] = { &ngx_http_kefu_calls_lua };
+
+    return ngx_http_kefu_add_scripts(cf, kmcf, sources, &kmcf->calls_script,
+                                     1);
+}
 
 
 ngx_int_t
@@ -57,7 +78,7 @@ ngx_http_kefu_whoami(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
     cmd.argv = argv;
 
     rc = ngx_http_kefu_redis_send(r, &cmd, 1, ngx_http_kefu_whoami_done,
-                                  NULL);
+                                  &argv[1]);
     return ngx_http_kefu_redis_started(r, rc);
 }
 
@@ -66,19 +87,40 @@ static void
 ngx_http_kefu_whoami_done(ngx_http_request_t *r, void *data, ngx_int_t rc,
     ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
 {
-    kefu_buf_t            b;
-    long long             calls;
-    ngx_http_kefu_ctx_t  *ctx;
+    kefu_buf_t                  b;
+    ngx_str_t                   a[2];
+    long long                   calls;
+    ngx_http_kefu_ctx_t        *ctx;
+    ngx_http_kefu_main_conf_t  *kmcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
 
-    if (rc != NGX_OK || n != 1 || replies[0]->type != REDIS_REPLY_INTEGER) {
+    rc = ngx_http_kefu_redis_outcome(r, rc, replies, n, 1, "INCR of calls",
+                                     data);
+    if (rc != NGX_DECLINED) {
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    if (replies[0]->type != REDIS_REPLY_INTEGER) {
         ngx_http_finalize_request(r,
-            ngx_http_kefu_unavailable(r));
+            ngx_http_kefu_redis_unexpected(r, replies[0], "INCR of calls",
+                                           data));
         return;
     }
 
     calls = replies[0]->integer;
+
+    /* a new counter gets its TTL; every 1024th call sets it again, in
+     * case that write was lost.  Nobody waits for it. */
+    if (calls == 1 || calls % NGX_HTTP_KEFU_CALLS_RENEW == 0) {
+        kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
+        a[0] = *(ngx_str_t *) data;
+        ngx_str_set(&a[1], NGX_HTTP_KEFU_CALLS_TTL);
+
+        (void) ngx_http_kefu_redis_eval_detached(kmcf->calls_script, 1, 2,
+                                                 a);
+    }
 
     kefu_buf_init(&b, &ctx->alloc, 256);
     kefu_buf_adds(&b, "{\"tenant\":");

@@ -13,6 +13,8 @@ package FakeRedis;
 #   partial  answer half a reply, then reset the connection
 #   reset    reset the connection on the first command
 #   extra    answer normally, then send a second reply nobody asked for
+#   error    answer every command with the error reply given as
+#            set_mode('error', error => 'MOVED 3999 127.0.0.1:6381')
 #
 # It counts accepted connections (for the backoff tests).  Core Perl only.
 # Also a few helpers for the Redis tests (fresh-connection requests,
@@ -66,6 +68,13 @@ sub set_mode {
     my ($self, $mode, %o) = @_;
     $self->{mode} = $mode;
     $self->{delay} = $o{delay} if defined $o{delay};
+    if (defined $o{error}) {
+        my $e = "$self->{dir}/error";
+        open my $eh, '>', "$e.tmp" or die "$e: $!";
+        print $eh $o{error};
+        close $eh;
+        rename "$e.tmp", $e or die "rename: $!";
+    }
     my $f = "$self->{dir}/mode";
     open my $fh, '>', "$f.tmp" or die "$f: $!";
     print $fh "$mode $self->{delay}\n";
@@ -232,6 +241,11 @@ sub answer {
     return ("\$100\r\nonly part of it", 'reset') if $mode eq 'partial';
     return ('', 'reset') if $mode eq 'reset';
     return ("$normal+OK\r\n", 'now') if $mode eq 'extra';
+    if ($mode eq 'error') {
+        open my $eh, '<', "$self->{dir}/error" or die "error: $!";
+        my $e = <$eh> // 'ERR';
+        return ("-$e\r\n", 'now');
+    }
     return ("-ERR fake redis: unknown mode $mode\r\n", 'now');
 }
 
