@@ -21,6 +21,7 @@
 #define NGX_HTTP_KEFU_ASK_MAX_CHARS  500
 #define NGX_HTTP_KEFU_STATS_TTL      7776000        /* 90 days */
 #define NGX_HTTP_KEFU_ASK_ATTEMPTS   4      /* writes refused in a row */
+#define NGX_HTTP_KEFU_UQ_TTL         "172800"   /* a user's day, and one */
 
 
 typedef struct {
@@ -33,6 +34,9 @@ typedef struct {
     ngx_str_t               seen;       /* the stored session, "" if none */
     ngx_str_t               value;      /* the session written */
     ngx_uint_t              attempts;
+    ngx_str_t               uq;         /* normalised unanswered question */
+    u_char                  uq_hash[16];
+    unsigned                uq_counted:1;
     unsigned                new_session:1;
     unsigned                unavailable:1;
 } ngx_http_kefu_ask_t;
@@ -50,11 +54,16 @@ static const kefu_field_t  ngx_http_kefu_ask_fields[] = {
 
 /*
  * A turn's write, in the user's Cluster slot: KEYS[1] the session,
- * KEYS[2] the recently asked FAQs of 猜你关心 (32 kept); ARGV[1] the
+ * KEYS[2] the recently asked FAQs of 猜你关心 (32 kept), KEYS[3] the
+ * hashes of the unanswered questions this user added today; ARGV[1] the
  * session as read or last written ("" for none), ARGV[2] the new one,
  * ARGV[3] its TTL, ARGV[4] the answered FAQ or "", ARGV[5] now, ARGV[6]
- * the asked set's TTL.  Returns 1, or the stored session ("" for none)
- * when it is not ARGV[1]: nothing is written then.
+ * the asked set's TTL, ARGV[7] the unanswered question's hash or "",
+ * ARGV[8] how many one user may add a day (unanswered_per_user), ARGV[9]
+ * that set's TTL.  Returns 1 (written; the question, if any, counts
+ * among the day's unanswered), 2 (written; it does not: already counted
+ * for this user today, or the user's quota is spent), or the stored
+ * session ("" for none) when it is not ARGV[1]: nothing is written then.
  */
 static ngx_str_t  ngx_http_kefu_turn_lua = ngx_string(
     "local cur = redis.call('GET', KEYS[1]) or ''\n"
@@ -67,6 +76,15 @@ static ngx_str_t  ngx_http_kefu_turn_lua = ngx_string(
     "  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -33)\n"
     "  redis.call('EXPIRE', KEYS[2], ARGV[6])\n"
     "end\n"
+    "if ARGV[7] == '' then\n"
+    "  return 1\n"
+    "end\n"
+    "if redis.call('SISMEMBER', KEYS[3], ARGV[7]) == 1\n"
+    "   or redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[8]) then\n"
+    "  return 2\n"
+    "end\n"
+    "redis.call('SADD', KEYS[3], ARGV[7])\n"
+    "redis.call('EXPIRE', KEYS[3], ARGV[9])\n"
     "return 1\n");
 
 
@@ -265,9 +283,11 @@ ngx_http_kefu_ask_turn(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     ngx_http_kefu_ask_t *ask)
 {
     u_char                     *p;
+    long                        nlen;
     ngx_int_t                   rc;
-    ngx_str_t                   a[8];
+    ngx_str_t                   a[12];
     kefu_buf_t                  sb;
+    u_char                      day[16], uq[sizeof("uq:YYYYMMDD")];
     ngx_http_kefu_tenant_t     *t;
     ngx_http_kefu_main_conf_t  *kmcf;
 
@@ -283,6 +303,26 @@ ngx_http_kefu_ask_turn(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
                                         "invalid_request", ask->out.error);
     }
 
+    /* what the robot could not answer, normalised so that variants of
+     * one question add up; counted once per user and day (KEYS[3]) */
+    ngx_str_null(&ask->uq);
+
+    if (ask->out.type == KEFU_REPLY_FALLBACK && ask->in.question != NULL) {
+        p = ngx_pnalloc(r->pool, ask->in.qlen + 1);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        nlen = kefu_text_normalize(ask->in.question, ask->in.qlen, p);
+
+        if (nlen > 0) {
+            ask->uq.data = p;
+            ask->uq.len = ngx_min((size_t) nlen, 200);
+
+            ngx_http_kefu_question_hash(&ask->uq, ask->uq_hash);
+        }
+    }
+
     if (ask->unavailable) {
         return ngx_http_kefu_ask_reply(r, ctx, ask);
     }
@@ -290,7 +330,7 @@ ngx_http_kefu_ask_turn(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     kefu_buf_init(&sb, &ctx->alloc, 512);
     kefu_session_encode(&ask->sess, &sb);
 
-    p = ngx_pnalloc(r->pool, 3 * NGX_TIME_T_LEN);
+    p = ngx_pnalloc(r->pool, 4 * NGX_TIME_T_LEN);
     if (sb.failed || p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -298,31 +338,48 @@ ngx_http_kefu_ask_turn(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     ask->value.data = sb.data;
     ask->value.len = sb.len;
 
+    /* KEYS: session, asked set, today's unanswered questions */
     a[0] = ask->session_key;
+    ngx_http_kefu_day(ask->in.now, day);
+    (void) ngx_sprintf(uq, "uq:%s%Z", day + 2);
 
-    if (ngx_http_kefu_user_key(r, ctx, "asked", &a[1]) != NGX_OK) {
+    if (ngx_http_kefu_user_key(r, ctx, "asked", &a[1]) != NGX_OK
+        || ngx_http_kefu_user_key(r, ctx, (char *) uq, &a[2]) != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    a[2] = ask->seen;
-    a[3] = ask->value;
-    a[4].data = p;
-    a[4].len = ngx_sprintf(p, "%T", t->session_ttl) - p;
-    p += a[4].len;
-    ngx_str_null(&a[5]);
+    a[3] = ask->seen;
+    a[4] = ask->value;
+    a[5].data = p;
+    a[5].len = ngx_sprintf(p, "%T", t->session_ttl) - p;
+    p += a[5].len;
+    ngx_str_null(&a[6]);
 
     if (ask->out.type == KEFU_REPLY_ANSWER && ask->out.faq >= 0) {
-        a[5].data = t->kb->faqs[ask->out.faq].id.data;
-        a[5].len = t->kb->faqs[ask->out.faq].id.len;
+        a[6].data = t->kb->faqs[ask->out.faq].id.data;
+        a[6].len = t->kb->faqs[ask->out.faq].id.len;
     }
 
-    a[6].data = p;
-    a[6].len = ngx_sprintf(p, "%T", ask->in.now) - p;
-    p += a[6].len;
     a[7].data = p;
-    a[7].len = ngx_sprintf(p, "%T", t->suggest_asked_window) - p;
+    a[7].len = ngx_sprintf(p, "%T", ask->in.now) - p;
+    p += a[7].len;
+    a[8].data = p;
+    a[8].len = ngx_sprintf(p, "%T", t->suggest_asked_window) - p;
+    p += a[8].len;
+    a[10].data = p;
+    a[10].len = ngx_sprintf(p, "%ui", t->unanswered_per_user) - p;
 
-    rc = ngx_http_kefu_redis_eval(r, kmcf->ask_scripts[0], 2, 8, a,
+    ngx_str_null(&a[9]);
+
+    if (ask->uq.len) {
+        a[9].data = ask->uq_hash;
+        a[9].len = sizeof(ask->uq_hash);
+    }
+
+    ngx_str_set(&a[11], NGX_HTTP_KEFU_UQ_TTL);
+
+    rc = ngx_http_kefu_redis_eval(r, kmcf->ask_scripts[0], 3, 12, a,
                                   ngx_http_kefu_ask_saved, ask);
 
     if (rc == NGX_OK) {
@@ -349,8 +406,6 @@ static ngx_int_t
 ngx_http_kefu_ask_count(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     ngx_http_kefu_ask_t *ask)
 {
-    u_char                  *p;
-    long                     nlen;
     double                   incr;
     time_t                   ttl;
     ngx_str_t                day_key, key, member, field;
@@ -399,22 +454,10 @@ ngx_http_kefu_ask_count(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
         (void) ngx_http_kefu_tally_add(t, NGX_HTTP_KEFU_TALLY_HOT, &key,
                                        &member, incr, ttl);
 
-    } else if (ask->out.type == KEFU_REPLY_FALLBACK
-               && ask->in.question != NULL)
-    {
-        /* what the robot could not answer, normalised so that variants
-         * of one question add up */
-        p = ngx_pnalloc(r->pool, ask->in.qlen + 1);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        nlen = kefu_text_normalize(ask->in.question, ask->in.qlen, p);
-
-        if (nlen > 0) {
-            member.data = p;
-            member.len = ngx_min((size_t) nlen, 200);
-        }
+    } else if (ask->uq_counted) {
+        /* the user's first time today with this question (the turn's
+         * script said so): one more for the trainer's list */
+        member = ask->uq;
     }
 
     if (member.len == 0) {
@@ -450,6 +493,7 @@ ngx_http_kefu_ask_saved(ngx_http_request_t *r, void *data, ngx_int_t rc,
 
     if (rep != NULL && rep->type == REDIS_REPLY_INTEGER) {
         ngx_http_kefu_sessions_put(&ask->session_key, &ask->value);
+        ask->uq_counted = (rep->integer == 1 && ask->uq.len);
 
     } else if (rep != NULL && rep->type == REDIS_REPLY_STRING
                && ++ask->attempts < NGX_HTTP_KEFU_ASK_ATTEMPTS)

@@ -849,6 +849,18 @@ ngx_http_kefu_redis_unexpected(ngx_http_request_t *r,
 }
 
 
+/*
+ * 64 bits of a normalised question, in hex: what the per-user sets of
+ * unanswered questions hold (16 bytes instead of up to 200).
+ */
+void
+ngx_http_kefu_question_hash(ngx_str_t *q, u_char *hex16)
+{
+    (void) ngx_sprintf(hex16, "%08xD%08xD", ngx_murmur_hash2(q->data, q->len),
+                       ngx_crc32_long(q->data, q->len));
+}
+
+
 /* What an endpoint returns after queueing its Redis work. */
 
 ngx_int_t

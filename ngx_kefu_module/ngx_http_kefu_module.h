@@ -38,6 +38,10 @@ typedef struct {
     time_t                  suggest_risk_window;
     time_t                  suggest_asked_window;
     ngx_uint_t              suggest_per_topic;
+    ngx_uint_t              stats_top_max;      /* a day's :q and :u */
+    ngx_uint_t              unanswered_per_user; /* per user and day */
+    ngx_uint_t              stream_max;         /* agents, feedback */
+    ngx_uint_t              handoff_per_user;   /* waiting tickets */
 } ngx_http_kefu_tenant_t;
 
 
@@ -137,6 +141,7 @@ ngx_int_t ngx_http_kefu_tenant_key(ngx_http_request_t *r,
 ngx_int_t ngx_http_kefu_unavailable(ngx_http_request_t *r);
 void ngx_http_kefu_add_actions(kefu_buf_t *b, unsigned actions);
 ngx_int_t ngx_http_kefu_redis_started(ngx_http_request_t *r, ngx_int_t rc);
+void ngx_http_kefu_question_hash(ngx_str_t *q, u_char *hex16);
 ngx_int_t ngx_http_kefu_redis_outcome(ngx_http_request_t *r, ngx_int_t rc,
     ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n, ngx_uint_t expect,
     const char *what, ngx_str_t *key);

@@ -18,21 +18,24 @@
 
 
 #define NGX_HTTP_KEFU_TICKET_TTL    "604800"        /* 7 days */
-#define NGX_HTTP_KEFU_FEEDBACK_MAX  "10000"         /* trainer's stream */
+#define NGX_HTTP_KEFU_UQ_TTL        "172800"        /* a user's day + 1 */
 #define NGX_HTTP_KEFU_Q_MAX         200             /* as /v1/ask keeps */
 
 
 /*
  * KEYS: open-ticket marker of this user's session, queue (sorted set),
- * sequence, new ticket, agents stream, day hash, earlier ticket.
- * ARGV: new ticket id, priority level, user, session id, reason, turns,
- * now, priority name, day TTL, ticket TTL, expected marker, earlier
- * ticket id.  A session has one waiting ticket: asking again returns it,
- * moved up when the priority rose.  Score: level * 2^40 + sequence, so
- * the queue is by priority, then first come first served.
+ * sequence, new ticket, agents stream, day hash, earlier ticket, this
+ * user's waiting tickets.  ARGV: new ticket id, priority level, user,
+ * session id, reason, turns, now, priority name, day TTL, ticket TTL,
+ * expected marker, earlier ticket id, stream_max, handoff_per_user.  A
+ * session has one waiting ticket: asking again returns it, moved up when
+ * the priority rose.  A user has at most handoff_per_user tickets in the
+ * queue ('limit').  Score: level * 2^40 + sequence, so the queue is by
+ * priority, then first come first served.
  */
 static ngx_str_t  ngx_http_kefu_handoff_lua = ngx_string(
 "#!lua\n"
+NGX_HTTP_KEFU_STREAM_TRIM_LUA
 "local open = redis.call('GET', KEYS[1]) or ''\n"
 "if open ~= ARGV[11] then return {'stale'} end\n"
 "local lv = tonumber(ARGV[2])\n"
@@ -49,11 +52,22 @@ static ngx_str_t  ngx_http_kefu_handoff_lua = ngx_string(
 "  return {'existing', ARGV[12],\n"
 "    redis.call('ZRANK', KEYS[2], ARGV[12]) + 1, lv}\n"
 "end\n"
+"for _, id in ipairs(redis.call('ZRANGE', KEYS[8], 0, -1)) do\n"
+"  if not redis.call('ZSCORE', KEYS[2], id) then\n"
+"    redis.call('ZREM', KEYS[8], id)\n"
+"  end\n"
+"end\n"
+"if redis.call('ZCARD', KEYS[8]) >= tonumber(ARGV[14]) then\n"
+"  return {'limit'}\n"
+"end\n"
 "local seq = redis.call('INCR', KEYS[3])\n"
 "local sid = redis.call('XADD', KEYS[5], '*', 'ticket_id', ARGV[1],\n"
 "  'user', ARGV[3], 'session_id', ARGV[4], 'priority', ARGV[8],\n"
 "  'level', ARGV[2], 'reason', ARGV[5], 'turns', ARGV[6],\n"
 "  'created_at', ARGV[7])\n"
+"trim(KEYS[5], tonumber(ARGV[13]))\n"
+"redis.call('ZADD', KEYS[8], seq, ARGV[1])\n"
+"redis.call('EXPIRE', KEYS[8], ARGV[10])\n"
 "redis.call('HSET', KEYS[4], 'id', ARGV[1], 'user', ARGV[3],\n"
 "  'session_id', ARGV[4], 'priority', ARGV[8], 'level', ARGV[2],\n"
 "  'seq', seq, 'reason', ARGV[5], 'turns', ARGV[6], 'status', 'waiting',\n"
@@ -70,21 +84,28 @@ static ngx_str_t  ngx_http_kefu_handoff_lua = ngx_string(
 /*
  * KEYS: this session's feedback hash (turn -> "verdict:YYYYMMDD"), day
  * hash, day's unanswered set, the earlier verdict's day hash and set,
- * trainers' feedback stream.  ARGV: turn, expected earlier value, verdict
- * (1 helpful, 0 not), today, normalised question, day TTL, user, session
- * id, FAQ id, reason, now.  The last verdict wins and each turn counts
- * once: a changed verdict is taken back from the day it was counted on.
+ * trainers' feedback stream, the hashes of the unanswered questions this
+ * user added today.  ARGV: turn, expected earlier value, verdict (1
+ * helpful, 0 not), today, normalised question, day TTL, user, session
+ * id, FAQ id, reason, now, stream_max, the question's hash,
+ * unanswered_per_user, that set's TTL, stats_top_max.  The last verdict
+ * wins and each turn counts once: a changed verdict is taken back from
+ * the day it was counted on.  Verdict "2" is an unhelpful one whose
+ * question was not added to the unanswered set (the user had added it
+ * today already, or had spent the day's quota): nothing to take back.
  */
 static ngx_str_t  ngx_http_kefu_feedback_lua = ngx_string(
 "#!lua\n"
+NGX_HTTP_KEFU_STREAM_TRIM_LUA
 "local cur = redis.call('HGET', KEYS[1], ARGV[1]) or ''\n"
 "if cur ~= ARGV[2] then return 'stale' end\n"
 "if cur ~= '' then\n"
 "  local old = string.sub(cur, 1, 1)\n"
-"  if old == ARGV[3] then return 'same' end\n"
+"  local was = old == '1' and '1' or '0'\n"
+"  if was == ARGV[3] then return 'same' end\n"
 "  if redis.call('EXISTS', KEYS[4]) == 1 then\n"
 "    redis.call('HINCRBY', KEYS[4],\n"
-"      old == '1' and 'helpful' or 'unhelpful', -1)\n"
+"      was == '1' and 'helpful' or 'unhelpful', -1)\n"
 "  end\n"
 "  if old == '0' and ARGV[5] ~= '' then\n"
 "    local s = redis.call('ZINCRBY', KEYS[5], -1, ARGV[5])\n"
@@ -94,17 +115,29 @@ static ngx_str_t  ngx_http_kefu_feedback_lua = ngx_string(
 "redis.call('HINCRBY', KEYS[2],\n"
 "  ARGV[3] == '1' and 'helpful' or 'unhelpful', 1)\n"
 "redis.call('EXPIRE', KEYS[2], ARGV[6])\n"
-"if ARGV[3] == '0' and ARGV[5] ~= '' then\n"
-"  redis.call('ZINCRBY', KEYS[3], 1, ARGV[5])\n"
-"  redis.call('EXPIRE', KEYS[3], ARGV[6])\n"
+"local v = ARGV[3]\n"
+"if v == '0' and ARGV[5] ~= '' then\n"
+"  if redis.call('SISMEMBER', KEYS[7], ARGV[13]) == 1\n"
+"     or redis.call('SCARD', KEYS[7]) >= tonumber(ARGV[14]) then\n"
+"    v = '2'\n"
+"  else\n"
+"    redis.call('SADD', KEYS[7], ARGV[13])\n"
+"    redis.call('EXPIRE', KEYS[7], ARGV[15])\n"
+"    redis.call('ZINCRBY', KEYS[3], 1, ARGV[5])\n"
+"    redis.call('EXPIRE', KEYS[3], ARGV[6])\n"
+"    local cap = tonumber(ARGV[16])\n"
+"    if redis.call('ZCARD', KEYS[3]) > cap then\n"
+"      redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -cap - 1)\n"
+"    end\n"
+"  end\n"
 "end\n"
-"redis.call('HSET', KEYS[1], ARGV[1], ARGV[3] .. ':' .. ARGV[4])\n"
+"redis.call('HSET', KEYS[1], ARGV[1], v .. ':' .. ARGV[4])\n"
 "redis.call('EXPIRE', KEYS[1], ARGV[6])\n"
-"redis.call('XADD', KEYS[6], 'MAXLEN', '~', '"
-NGX_HTTP_KEFU_FEEDBACK_MAX "', '*',\n"
+"redis.call('XADD', KEYS[6], '*',\n"
 "  'user', ARGV[7], 'session_id', ARGV[8], 'turn', ARGV[1],\n"
 "  'helpful', ARGV[3], 'faq_id', ARGV[9], 'question', ARGV[5],\n"
 "  'reason', ARGV[10], 'ts', ARGV[11])\n"
+"trim(KEYS[6], tonumber(ARGV[12]))\n"
 "return 'ok'\n");
 
 
@@ -399,7 +432,7 @@ ngx_http_kefu_handoff_write(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     kefu_buf_init(&turns, &ctx->alloc, 512);
     kefu_handoff_turns_json(&svc->sess, KEFU_SESSION_MAX_TURNS, &turns);
 
-    a = ngx_pcalloc(r->pool, 19 * sizeof(ngx_str_t));
+    a = ngx_pcalloc(r->pool, 22 * sizeof(ngx_str_t));
     if (a == NULL || turns.failed) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -464,11 +497,22 @@ ngx_http_kefu_handoff_write(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     a[17] = svc->prev;
     a[18] = earlier;
 
+    /* KEYS[8], the user's waiting tickets, goes before the ARGV */
+    ngx_memmove(&a[8], &a[7], 12 * sizeof(ngx_str_t));
+
+    if (ngx_http_kefu_owner_key(r, ctx, "agents:u", NULL, &a[7]) != NGX_OK
+        || ngx_http_kefu_num(r, ctx->tenant->stream_max, &a[20]) != NGX_OK
+        || ngx_http_kefu_num(r, ctx->tenant->handoff_per_user, &a[21])
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
 
     rc = ngx_http_kefu_redis_eval(r,
                                   kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_HANDOFF],
-                                  7, 19, a, ngx_http_kefu_handoff_done, svc);
+                                  8, 22, a, ngx_http_kefu_handoff_done, svc);
     return ngx_http_kefu_redis_started(r, rc);
 }
 
@@ -511,6 +555,15 @@ ngx_http_kefu_handoff_done(ngx_http_request_t *r, void *data, ngx_int_t rc,
         return;
     }
 
+    if (what->len == 5 && ngx_strncmp(what->data, "limit", 5) == 0) {
+        ngx_http_finalize_request(r,
+            ngx_http_kefu_send_error(r, NGX_HTTP_TOO_MANY_REQUESTS,
+                                     "too_many_tickets",
+                                     "this user already has as many tickets "
+                                     "waiting as a user may have"));
+        return;
+    }
+
     if (rep->elements != 4 || rep->element[1]->type != REDIS_REPLY_STRING
         || rep->element[2]->type != REDIS_REPLY_INTEGER
         || rep->element[3]->type != REDIS_REPLY_INTEGER
@@ -547,7 +600,8 @@ static ngx_int_t
 ngx_http_kefu_feedback_write(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     ngx_http_kefu_svc_t *svc)
 {
-    u_char                     *norm, today[16], prev[16];
+    u_char                     *norm, *hash, today[16], prev[16];
+    u_char                      uq[sizeof("uq:YYYYMMDD")];
     long                        nlen;
     ngx_int_t                   rc;
     ngx_str_t                  *a;
@@ -559,8 +613,9 @@ ngx_http_kefu_feedback_write(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
                                         "no such turn in this session");
     }
 
-    a = ngx_pcalloc(r->pool, 17 * sizeof(ngx_str_t));
-    if (a == NULL) {
+    a = ngx_pcalloc(r->pool, 23 * sizeof(ngx_str_t));
+    hash = ngx_pnalloc(r->pool, 16);
+    if (a == NULL || hash == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -627,11 +682,34 @@ ngx_http_kefu_feedback_write(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     a[13] = svc->session_id;
     a[15] = svc->reason;
 
+    if (a[10].len) {
+        ngx_http_kefu_question_hash(&a[10], hash);
+        a[19].data = hash;
+        a[19].len = 16;
+    }
+
+    /* KEYS[7], the user's unanswered questions of today, goes before
+     * the ARGV */
+    ngx_memmove(&a[7], &a[6], 11 * sizeof(ngx_str_t));
+    (void) ngx_sprintf(uq, "uq:%*s%Z", (size_t) 8, today + 2);
+
+    if (ngx_http_kefu_owner_key(r, ctx, (char *) uq, NULL, &a[6]) != NGX_OK
+        || ngx_http_kefu_num(r, ctx->tenant->stream_max, &a[18]) != NGX_OK
+        || ngx_http_kefu_num(r, ctx->tenant->unanswered_per_user, &a[20])
+           != NGX_OK
+        || ngx_http_kefu_num(r, ctx->tenant->stats_top_max, &a[22])
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_str_set(&a[21], NGX_HTTP_KEFU_UQ_TTL);
+
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
 
     rc = ngx_http_kefu_redis_eval(r,
                                   kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_FEEDBACK],
-                                  6, 17, a, ngx_http_kefu_feedback_done, svc);
+                                  7, 23, a, ngx_http_kefu_feedback_done, svc);
     return ngx_http_kefu_redis_started(r, rc);
 }
 

@@ -37,6 +37,8 @@ typedef struct {
     uint16_t                     *slots;        /* entry index + 1 */
     ngx_uint_t                    n;
     ngx_pool_t                   *pool;         /* strings of the entries */
+    ngx_pool_t                   *scratch;      /* one write's arguments */
+    ngx_msec_t                    refused;      /* last write Redis refused */
     ngx_event_t                   timer;
     ngx_msec_t                    interval;
     ngx_msec_t                    since;        /* the oldest unwritten sum */
@@ -46,14 +48,15 @@ typedef struct {
 
 
 /*
- * KEYS: the tenant's keys; ARGV: per key its TTL and "o" (set once, the
- * day's counters) or "r" (refreshed, the hot generation); then per sum
- * the key's index, "h" (HINCRBY) or "z" (ZINCRBY), the field or member
- * and the increment.
+ * KEYS: the tenant's keys; ARGV: per key its TTL, "o" (set once, the
+ * day's counters) or "r" (refreshed, the hot generation), and the most
+ * members it keeps (0: no limit; the day's top and unanswered questions:
+ * the lowest counts go); then per sum the key's index, "h" (HINCRBY) or
+ * "z" (ZINCRBY), the field or member and the increment.
  */
 static ngx_str_t  ngx_http_kefu_tally_lua = ngx_string(
     "local n = #KEYS\n"
-    "for i = 2 * n + 1, #ARGV, 4 do\n"
+    "for i = 3 * n + 1, #ARGV, 4 do\n"
     "  local k = KEYS[tonumber(ARGV[i])]\n"
     "  if ARGV[i + 1] == 'h' then\n"
     "    redis.call('HINCRBY', k, ARGV[i + 2], ARGV[i + 3])\n"
@@ -62,8 +65,13 @@ static ngx_str_t  ngx_http_kefu_tally_lua = ngx_string(
     "  end\n"
     "end\n"
     "for i = 1, n do\n"
-    "  if ARGV[2 * i] == 'r' or redis.call('TTL', KEYS[i]) < 0 then\n"
-    "    redis.call('EXPIRE', KEYS[i], ARGV[2 * i - 1])\n"
+    "  local a = 3 * i - 2\n"
+    "  if ARGV[a + 1] == 'r' or redis.call('TTL', KEYS[i]) < 0 then\n"
+    "    redis.call('EXPIRE', KEYS[i], ARGV[a])\n"
+    "  end\n"
+    "  local cap = tonumber(ARGV[a + 2])\n"
+    "  if cap > 0 and redis.call('ZCARD', KEYS[i]) > cap then\n"
+    "    redis.call('ZREMRANGEBYRANK', KEYS[i], 0, -cap - 1)\n"
     "  end\n"
     "end\n"
     "return n\n");
@@ -114,8 +122,11 @@ ngx_http_kefu_tally_init_process(ngx_cycle_t *cycle,
     ty->slots = ngx_calloc(NGX_HTTP_KEFU_TALLY_SLOTS * sizeof(uint16_t),
                            cycle->log);
     ty->pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, cycle->log);
+    ty->scratch = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, cycle->log);
 
-    if (ty->entries == NULL || ty->slots == NULL || ty->pool == NULL) {
+    if (ty->entries == NULL || ty->slots == NULL || ty->pool == NULL
+        || ty->scratch == NULL)
+    {
         return NGX_ERROR;
     }
 
@@ -157,6 +168,7 @@ ngx_http_kefu_tally_exit_process(ngx_cycle_t *cycle)
     ngx_free(ty->entries);
     ngx_free(ty->slots);
     ngx_destroy_pool(ty->pool);
+    ngx_destroy_pool(ty->scratch);
 
     ty->entries = NULL;
 }
@@ -202,8 +214,13 @@ ngx_http_kefu_tally_add(ngx_http_kefu_tenant_t *t, ngx_uint_t kind,
     }
 
     if (ty->n == NGX_HTTP_KEFU_TALLY_MAX) {
-        /* full: write now; while Redis is down, what is new is lost */
-        if (ngx_http_kefu_tally_write() == NGX_DECLINED) {
+        /* full: write now; while Redis is down, what is new is lost.
+         * Redis refused the last try: not again before the next tick,
+         * so that a full table costs a request nothing */
+        if ((ty->refused
+             && ngx_current_msec - ty->refused < NGX_HTTP_KEFU_TALLY_TICK)
+            || ngx_http_kefu_tally_write() == NGX_DECLINED)
+        {
             ngx_http_kefu_worker_stats()->counters_dropped++;
             return NGX_DECLINED;
         }
@@ -300,33 +317,39 @@ ngx_http_kefu_tally_write(void)
     }
 
     if (!ngx_http_kefu_redis_connected()) {
+        ty->refused = ngx_current_msec;
         return NGX_DECLINED;
     }
 
     sent = 0;
+    rc = NGX_OK;
 
     for (i = 0; i < ty->n; i++) {
         if (ty->entries[i].sent) {
             continue;
         }
 
+        /* each run's arguments are copied by the adapter: the scratch
+         * pool never outlives the write, whatever Redis said */
         rc = ngx_http_kefu_tally_write_tenant(i);
+        ngx_reset_pool(ty->scratch);
 
         if (rc != NGX_OK) {
-            if (sent == 0 && rc == NGX_DECLINED) {
-                return NGX_DECLINED;
-            }
-
-            ngx_http_kefu_tally_clear();
-            return NGX_ERROR;
+            break;
         }
 
         sent++;
     }
 
+    if (rc == NGX_DECLINED && sent == 0) {
+        ty->refused = ngx_current_msec;
+        return NGX_DECLINED;
+    }
+
+    ty->refused = 0;
     ngx_http_kefu_tally_clear();
 
-    return NGX_OK;
+    return rc == NGX_OK ? NGX_OK : NGX_ERROR;
 }
 
 
@@ -345,9 +368,9 @@ ngx_http_kefu_tally_write_tenant(ngx_uint_t first)
     ty = &ngx_http_kefu_tally_sums;
     t = ty->entries[first].tenant;
 
-    sums = ngx_palloc(ty->pool, 4 * (ty->n - first) * sizeof(ngx_str_t));
-    p = ngx_pnalloc(ty->pool, (NGX_HTTP_KEFU_TALLY_KEYS + ty->n - first)
-                              * 2 * (NGX_INT64_LEN + 8));
+    sums = ngx_palloc(ty->scratch, 4 * (ty->n - first) * sizeof(ngx_str_t));
+    p = ngx_pnalloc(ty->scratch, (NGX_HTTP_KEFU_TALLY_KEYS + ty->n - first)
+                                 * 3 * (NGX_INT64_LEN + 8));
     if (sums == NULL || p == NULL) {
         return NGX_ERROR;
     }
@@ -393,8 +416,8 @@ ngx_http_kefu_tally_write_tenant(ngx_uint_t first)
         a[3].len = p - a[3].data;
     }
 
-    /* KEYS, then each key's TTL and mode, then the sums */
-    argv = ngx_palloc(ty->pool, (3 * nkeys + 4 * nsums) * sizeof(ngx_str_t));
+    /* KEYS, then each key's TTL, mode and cap, then the sums */
+    argv = ngx_palloc(ty->scratch, (4 * nkeys + 4 * nsums) * sizeof(ngx_str_t));
     if (argv == NULL) {
         return NGX_ERROR;
     }
@@ -402,7 +425,7 @@ ngx_http_kefu_tally_write_tenant(ngx_uint_t first)
     for (k = 0; k < nkeys; k++) {
         argv[k] = from[k]->key;
 
-        a = &argv[nkeys + 2 * k];
+        a = &argv[nkeys + 3 * k];
         a[0].data = p;
         p = ngx_sprintf(p, "%T", from[k]->ttl);
         a[0].len = p - a[0].data;
@@ -413,12 +436,17 @@ ngx_http_kefu_tally_write_tenant(ngx_uint_t first)
         } else {
             ngx_str_set(&a[1], "o");
         }
+
+        a[2].data = p;
+        p = ngx_sprintf(p, "%ui", from[k]->kind == NGX_HTTP_KEFU_TALLY_RANK
+                                  ? t->stats_top_max : 0);
+        a[2].len = p - a[2].data;
     }
 
-    ngx_memcpy(&argv[3 * nkeys], sums, 4 * nsums * sizeof(ngx_str_t));
+    ngx_memcpy(&argv[4 * nkeys], sums, 4 * nsums * sizeof(ngx_str_t));
 
     rc = ngx_http_kefu_redis_eval_detached(ty->script, nkeys,
-                                           3 * nkeys + 4 * nsums, argv);
+                                           4 * nkeys + 4 * nsums, argv);
     if (rc != NGX_OK) {
         ngx_log_error(NGX_LOG_WARN, ty->log, 0,
                       "kefu: counters of tenant \"%V\" not written",

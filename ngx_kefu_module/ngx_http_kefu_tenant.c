@@ -66,6 +66,14 @@ static ngx_http_kefu_tenant_directive_t  ngx_http_kefu_tenant_directives[] = {
       offsetof(ngx_http_kefu_tenant_t, suggest_asked_window) },
     { ngx_string("suggest_per_topic"), NGX_HTTP_KEFU_T_NUMBER,
       offsetof(ngx_http_kefu_tenant_t, suggest_per_topic) },
+    { ngx_string("stats_top_max"), NGX_HTTP_KEFU_T_NUMBER,
+      offsetof(ngx_http_kefu_tenant_t, stats_top_max) },
+    { ngx_string("unanswered_per_user"), NGX_HTTP_KEFU_T_NUMBER,
+      offsetof(ngx_http_kefu_tenant_t, unanswered_per_user) },
+    { ngx_string("stream_max"), NGX_HTTP_KEFU_T_NUMBER,
+      offsetof(ngx_http_kefu_tenant_t, stream_max) },
+    { ngx_string("handoff_per_user"), NGX_HTTP_KEFU_T_NUMBER,
+      offsetof(ngx_http_kefu_tenant_t, handoff_per_user) },
     { ngx_null_string, 0, 0 }
 };
 
@@ -138,6 +146,10 @@ ngx_http_kefu_tenant_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     t->suggest_risk_window = NGX_CONF_UNSET;
     t->suggest_asked_window = NGX_CONF_UNSET;
     t->suggest_per_topic = NGX_CONF_UNSET_UINT;
+    t->stats_top_max = NGX_CONF_UNSET_UINT;
+    t->unanswered_per_user = NGX_CONF_UNSET_UINT;
+    t->stream_max = NGX_CONF_UNSET_UINT;
+    t->handoff_per_user = NGX_CONF_UNSET_UINT;
 
     save = *cf;
     cf->handler = ngx_http_kefu_tenant_directive;
@@ -288,6 +300,20 @@ ngx_http_kefu_tenant_finish(ngx_conf_t *cf, ngx_http_kefu_tenant_t *t)
     ngx_conf_init_value(t->suggest_risk_window, 3600);
     ngx_conf_init_value(t->suggest_asked_window, 600);
     ngx_conf_init_uint_value(t->suggest_per_topic, 2);
+    ngx_conf_init_uint_value(t->stats_top_max, 1000);
+    ngx_conf_init_uint_value(t->unanswered_per_user, 20);
+    ngx_conf_init_uint_value(t->stream_max, 10000);
+    ngx_conf_init_uint_value(t->handoff_per_user, 3);
+
+    if (t->stats_top_max == 0 || t->stream_max == 0
+        || t->handoff_per_user == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "kefu_tenant \"%V\": stats_top_max, stream_max "
+                           "and handoff_per_user must be at least 1",
+                           &t->name);
+        return NGX_CONF_ERROR;
+    }
 
     if (t->secret_file.data == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
