@@ -300,6 +300,7 @@ ngx_http_kefu_events_read(ngx_http_request_t *r, void *data, ngx_int_t rc,
     ngx_str_t                    *a;
     kefu_buf_t                    b;
     ngx_uint_t                    cap;
+    size_t                        max;
     kefu_suggest_sum_t           *sm;
     ngx_http_kefu_ctx_t          *ctx;
     ngx_http_kefu_events_t       *es = data;
@@ -316,8 +317,8 @@ ngx_http_kefu_events_read(ngx_http_request_t *r, void *data, ngx_int_t rc,
 
     last = rep->element[rep->elements - 1];
     ns = 0;
-    sm = ngx_palloc(r->pool, rep->elements * KEFU_EVENTS_MAX_BATCH
-                             * sizeof(kefu_suggest_sum_t));
+    max = ngx_http_kefu_sum_entries(rep);
+    sm = ngx_palloc(r->pool, (max ? max : 1) * sizeof(kefu_suggest_sum_t));
     a = ngx_palloc(r->pool, 4 * sizeof(ngx_str_t));
     if (sm == NULL || a == NULL || last->type != REDIS_REPLY_STRING) {
         ngx_http_kefu_events_done(r, es);
@@ -328,8 +329,7 @@ ngx_http_kefu_events_read(ngx_http_request_t *r, void *data, ngx_int_t rc,
         /* a damaged record: what could be read of it is kept */
         if (rep->element[i]->type == REDIS_REPLY_STRING
             && kefu_suggest_sum_record(rep->element[i]->str.data,
-                                       rep->element[i]->str.len, sm,
-                                       rep->elements * KEFU_EVENTS_MAX_BATCH,
+                                       rep->element[i]->str.len, sm, max,
                                        &ns)
                != KEFU_OK)
         {
@@ -409,4 +409,38 @@ ngx_http_kefu_events_num(ngx_http_request_t *r, ngx_str_t *s, int64_t n)
     s->len = ngx_sprintf(s->data, "%L", n) - s->data;
 
     return s;
+}
+
+
+/*
+ * How many per-type sums the summary records of rep hold: one per ';'.
+ * What a request allocates for them follows what Redis sent, not the
+ * most a summary could hold.
+ */
+size_t
+ngx_http_kefu_sum_entries(ngx_http_kefu_redis_reply_t *rep)
+{
+    u_char                       *p, *last;
+    size_t                        i, n;
+    ngx_http_kefu_redis_reply_t  *rec;
+
+    n = 0;
+
+    for (i = 0; i < rep->elements; i++) {
+        rec = rep->element[i];
+
+        if (rec->type != REDIS_REPLY_STRING) {
+            continue;
+        }
+
+        p = rec->str.data;
+        last = p + rec->str.len;
+
+        while (p < last && (p = ngx_strlchr(p, last, ';')) != NULL) {
+            n++;
+            p++;
+        }
+    }
+
+    return n;
 }

@@ -172,6 +172,7 @@ ngx_int_t ngx_http_kefu_events(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx);
 char *ngx_http_kefu_events_init_conf(ngx_conf_t *cf,
     ngx_http_kefu_main_conf_t *kmcf);
+size_t ngx_http_kefu_sum_entries(ngx_http_kefu_redis_reply_t *rep);
 ngx_int_t ngx_http_kefu_suggest_hot_incr(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx, time_t now, ngx_str_t *key, double *incr,
     time_t *ttl);

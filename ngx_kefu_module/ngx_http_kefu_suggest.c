@@ -238,25 +238,27 @@ static ngx_int_t
 ngx_http_kefu_suggest_sums(ngx_http_request_t *r,
     ngx_http_kefu_redis_reply_t *rep, kefu_suggest_in_t *in)
 {
-    size_t                        i, n;
+    size_t                        i, n, max;
     kefu_suggest_sum_t           *sm;
     ngx_http_kefu_redis_reply_t  *rec;
 
-    sm = ngx_palloc(r->pool,
-                    NGX_HTTP_KEFU_SUM_MAX * sizeof(kefu_suggest_sum_t));
+    /* as many as the records hold, not the most there could be */
+    max = ngx_min(ngx_http_kefu_sum_entries(rep), NGX_HTTP_KEFU_SUM_MAX);
+
+    sm = ngx_palloc(r->pool, (max ? max : 1) * sizeof(kefu_suggest_sum_t));
     if (sm == NULL) {
         return NGX_ERROR;
     }
 
     n = 0;
 
-    for (i = 0; i < rep->elements && n < NGX_HTTP_KEFU_SUM_MAX; i++) {
+    for (i = 0; i < rep->elements && n < max; i++) {
         rec = rep->element[i];
 
         /* a damaged record costs what follows the damage in it only */
         if (rec->type == REDIS_REPLY_STRING
             && kefu_suggest_sum_record(rec->str.data, rec->str.len, sm,
-                                       NGX_HTTP_KEFU_SUM_MAX, &n)
+                                       max, &n)
                != KEFU_OK)
         {
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
