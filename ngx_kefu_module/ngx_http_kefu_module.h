@@ -42,6 +42,7 @@ typedef struct {
     ngx_uint_t              unanswered_per_user; /* per user and day */
     ngx_uint_t              stream_max;         /* agents, feedback */
     ngx_uint_t              handoff_per_user;   /* waiting tickets */
+    ngx_uint_t              loss_reports_per_day;   /* per user */
 } ngx_http_kefu_tenant_t;
 
 

@@ -29,9 +29,13 @@
 /*
  * KEYS: idempotency record, report, frozen hash, reports stream, police
  * stream, day hash, the back office's index of all reports and of the
- * received ones.  ARGV: fingerprint, id, user, kind, reason, card_last4,
- * police_report (0/1), note, now, idempotency TTL, day TTL, idempotency
- * key, tenant, index member.  Reads and checks come first: nothing is
+ * received ones, the user's reports of the day (a count).  ARGV:
+ * fingerprint, id, user, kind, reason, card_last4, police_report (0/1),
+ * note, now, idempotency TTL, day TTL, idempotency key, tenant, index
+ * member, loss_reports_per_day.  A replay answers whatever the count; a
+ * new report past the user's quota of the day is refused ('limit'): the
+ * records live as long as the back office keeps them, so their number
+ * is bounded here.  Reads and checks come first: nothing is
  * written unless everything is.  "#!lua" makes Redis refuse the whole
  * script up front when it is out of memory.  A replay writes a counter:
  * WAIT then covers this connection's write, which comes after the
@@ -48,6 +52,9 @@ static ngx_str_t  ngx_http_kefu_lr_create_lua = ngx_string(
 "  return {'conflict', prev[2]}\n"
 "end\n"
 "if redis.call('EXISTS', KEYS[2]) == 1 then return {'exists', ARGV[2]} end\n"
+"if tonumber(redis.call('GET', KEYS[9]) or '0') >= tonumber(ARGV[15]) then\n"
+"  return {'limit', ''}\n"
+"end\n"
 "local ev = {'event', 'created', 'id', ARGV[2], 'user', ARGV[3],\n"
 "  'kind', ARGV[4], 'reason', ARGV[5], 'police_report', ARGV[7],\n"
 "  'created_at', ARGV[9]}\n"
@@ -78,6 +85,8 @@ static ngx_str_t  ngx_http_kefu_lr_create_lua = ngx_string(
 "redis.call('ZADD', KEYS[8], 0, ARGV[14])\n"
 "redis.call('HINCRBY', KEYS[6], 'loss_reports', 1)\n"
 "redis.call('EXPIRE', KEYS[6], ARGV[11])\n"
+"redis.call('INCR', KEYS[9])\n"
+"redis.call('EXPIRE', KEYS[9], 172800)\n"
 "return {'created', sid}\n");
 
 
@@ -199,6 +208,7 @@ ngx_http_kefu_loss_report_create(ngx_http_request_t *r,
     ngx_http_kefu_lr_t         *lr;
     ngx_http_kefu_main_conf_t  *kmcf;
     u_char                      day[16];
+    u_char                      quota[sizeof("lr:n:YYYYMMDD")];
 
     rc = ngx_http_kefu_idem_key(r, &idem);
     if (rc != NGX_OK) {
@@ -227,7 +237,7 @@ ngx_http_kefu_loss_report_create(ngx_http_request_t *r,
     }
 
     fp = ngx_pnalloc(r->pool, KEFU_LR_FP_LEN + 1);
-    a = ngx_pcalloc(r->pool, 22 * sizeof(ngx_str_t));
+    a = ngx_pcalloc(r->pool, 24 * sizeof(ngx_str_t));
     if (fp == NULL || a == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -298,11 +308,26 @@ ngx_http_kefu_loss_report_create(ngx_http_request_t *r,
     a[19] = idem;
     a[20] = ctx->tenant->name;
 
+    /* KEYS[9], the user's count of the day, goes before the ARGV */
+    ngx_memmove(&a[9], &a[8], 14 * sizeof(ngx_str_t));
+    (void) ngx_sprintf(quota, "lr:n:%s%Z", day + 2);
+
+    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (p == NULL
+        || ngx_http_kefu_owner_key(r, ctx, (char *) quota, NULL, &a[8])
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    a[23].data = p;
+    a[23].len = ngx_sprintf(p, "%ui", ctx->tenant->loss_reports_per_day) - p;
+
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
 
     rc = ngx_http_kefu_redis_eval(r,
                                   kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_LR_CREATE],
-                                  8, 22, a, ngx_http_kefu_lr_created, lr);
+                                  9, 24, a, ngx_http_kefu_lr_created, lr);
     return ngx_http_kefu_redis_started(r, rc);
 }
 
@@ -481,6 +506,16 @@ ngx_http_kefu_lr_created(ngx_http_request_t *r, void *data, ngx_int_t rc,
             ngx_http_finalize_request(r, rc);
         }
 
+        return;
+    }
+
+    if (what->len == 5 && ngx_strncmp(what->data, "limit", 5) == 0) {
+        ngx_http_finalize_request(r,
+            ngx_http_kefu_send_error(r, NGX_HTTP_TOO_MANY_REQUESTS,
+                                     "too_many_reports",
+                                     "this user made as many loss reports "
+                                     "today as a user may; call the "
+                                     "hotline"));
         return;
     }
 

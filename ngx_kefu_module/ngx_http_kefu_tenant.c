@@ -74,6 +74,8 @@ static ngx_http_kefu_tenant_directive_t  ngx_http_kefu_tenant_directives[] = {
       offsetof(ngx_http_kefu_tenant_t, stream_max) },
     { ngx_string("handoff_per_user"), NGX_HTTP_KEFU_T_NUMBER,
       offsetof(ngx_http_kefu_tenant_t, handoff_per_user) },
+    { ngx_string("loss_reports_per_day"), NGX_HTTP_KEFU_T_NUMBER,
+      offsetof(ngx_http_kefu_tenant_t, loss_reports_per_day) },
     { ngx_null_string, 0, 0 }
 };
 
@@ -150,6 +152,7 @@ ngx_http_kefu_tenant_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     t->unanswered_per_user = NGX_CONF_UNSET_UINT;
     t->stream_max = NGX_CONF_UNSET_UINT;
     t->handoff_per_user = NGX_CONF_UNSET_UINT;
+    t->loss_reports_per_day = NGX_CONF_UNSET_UINT;
 
     save = *cf;
     cf->handler = ngx_http_kefu_tenant_directive;
@@ -304,13 +307,15 @@ ngx_http_kefu_tenant_finish(ngx_conf_t *cf, ngx_http_kefu_tenant_t *t)
     ngx_conf_init_uint_value(t->unanswered_per_user, 20);
     ngx_conf_init_uint_value(t->stream_max, 10000);
     ngx_conf_init_uint_value(t->handoff_per_user, 3);
+    ngx_conf_init_uint_value(t->loss_reports_per_day, 10);
 
     if (t->stats_top_max == 0 || t->stream_max == 0
-        || t->handoff_per_user == 0)
+        || t->handoff_per_user == 0 || t->loss_reports_per_day == 0)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "kefu_tenant \"%V\": stats_top_max, stream_max "
-                           "and handoff_per_user must be at least 1",
+                           "kefu_tenant \"%V\": stats_top_max, stream_max, "
+                           "handoff_per_user and loss_reports_per_day must "
+                           "be at least 1",
                            &t->name);
         return NGX_CONF_ERROR;
     }

@@ -102,6 +102,24 @@ is($t->post('/kefu/v1/handoff', token => $t->token('tk'),
             body => { session_id => $s[3] })->{status}, 201,
    'once the desk took one, a new one');
 
+# --- loss reports: loss_reports_per_day (10) per user -----------------------
+
+sub report {
+    my ($key) = @_;
+    return $t->post('/kefu/v1/loss-reports', token => $t->token('lr'),
+                    body => { kind => 'phone', reason => 'lost' },
+                    headers => { 'Idempotency-Key' => $key });
+}
+my @lr = map { report("q$_")->{status} } 1 .. 10;
+is_deeply(\@lr, [(201) x 10], 'ten reports a day');
+$r = report('q11');
+is($r->{status}, 429, 'the eleventh: 429');
+is($r->{json}{error}{code}, 'too_many_reports', 'too_many_reports');
+is(report('q3')->{status}, 200, 'a retry of one made is still answered');
+is($t->redis_cmd('XLEN', 'kefu:{demo}:reports'), 10, 'ten on the stream');
+$ttl = $t->redis_cmd('TTL', "kefu:{demo}:lr:n:$day:2:lr");
+ok($ttl > 0 && $ttl <= 172800, "the day's count expires ($ttl s)");
+
 # --- the agents stream: trimmed, never past a consumer group ---------------
 
 my $stream = 'kefu:{demo}:agents';
