@@ -31,7 +31,8 @@ MODULE      = $(BUILD)/nginx/ngx_http_kefu_module.so
 MODULE_ASAN = $(BUILD)/nginx-asan/ngx_http_kefu_module.so
 
 .PHONY: all deps module module-asan unit tools bench-tools fuzz-build \
-        fuzz-smoke fuzz test integration run stop reload token eval clean
+        fuzz-smoke fuzz test integration run stop reload token eval clean \
+        soak
 
 all: module tools
 
@@ -103,6 +104,15 @@ test: deps
 	@rm -rf $(OPENAPI_RECORD)
 	@KEFU_RECORD=$(OPENAPI_RECORD) $(MAKE) --no-print-directory unit \
 	    fuzz-smoke openapi-lint integration
+
+# The soak with faults (bench/soak.pl, lua-free-tests/lib/KefuSoak.pm):
+# SOAK_SECONDS of mixed traffic while Redis is killed and restarted,
+# nginx reloaded, 10,000 unanswered questions sent, requests cut short.
+# `make test` runs it for 60 s (lua-free-tests/t/90-soak.t).
+SOAK_SECONDS ?= 600
+soak: module-asan tools
+	@cd $(TOP) && KEFU_MODULE=$(MODULE_ASAN) SOAK_SECONDS=$(SOAK_SECONDS) \
+	    perl bench/soak.pl
 
 # Command 1: the demo service.
 run: deps

@@ -293,7 +293,8 @@ sub nginx_env {
         my $lib = `gcc -print-file-name=libasan.so`;
         chomp $lib;
         $env{LD_PRELOAD} = $lib;
-        $env{ASAN_OPTIONS} = 'detect_leaks=0:abort_on_error=0';
+        $env{ASAN_OPTIONS} = 'detect_leaks=0:abort_on_error=0'
+            . ($self->{asan_options} ? ":$self->{asan_options}" : '');
         $env{UBSAN_OPTIONS} = 'print_stacktrace=1';
     }
     return %env;
