@@ -190,6 +190,11 @@ sub client {
                 }
                 next;
             }
+            # reports come from a larger crowd: loss_reports_per_day (10)
+            # per user would soon refuse the few users of the rest
+            $user = "r$n-" . int(rand 2000);
+            $sk = "$tenant $user";
+            $tok = $tok{$sk} ||= token($t, $tenant, $user);
             my $key = "soak-$$-" . ++$seq;
             my $body = { kind => 'phone', reason => 'lost',
                          rand() < 0.3 ? (police_report => JSON::PP::true) : () };
@@ -345,7 +350,7 @@ sub run {
         tenants => [@TENANTS],
         # a small quarantine: freed memory is reused soon, so that RSS
         # shows what the module keeps, not what ASan holds back
-        asan_options => 'quarantine_size_mb=16',
+        asan_options => $ENV{KEFU_SOAK_ASAN_OPTIONS} // 'quarantine_size_mb=16:malloc_context_size=2',
         allow_log => [qr/kefu_redis/]);
     $t->{kb} = kb_version($t, 0);
     $t->start_nginx;
