@@ -266,6 +266,8 @@ ngx_http_kefu_ask_loaded(ngx_http_request_t *r, void *data, ngx_int_t rc,
             ngx_http_kefu_ask_resume(ctx, ask);
 
         } else if (rep->type != REDIS_REPLY_NIL) {
+            ngx_http_kefu_redis_log_reply(r, rep, "reading a session",
+                                          &ask->session_key);
             ask->unavailable = 1;
         }
     }
@@ -518,6 +520,11 @@ ngx_http_kefu_ask_saved(ngx_http_request_t *r, void *data, ngx_int_t rc,
 
     } else {
         /* not written (Redis failed, or the session kept changing) */
+        if (rep != NULL && rep->type == REDIS_REPLY_ERROR) {
+            ngx_http_kefu_redis_log_reply(r, rep, "script ask_turn",
+                                          &ask->session_key);
+        }
+
         ngx_http_kefu_sessions_drop(&ask->session_key);
         ask->unavailable = 1;
     }

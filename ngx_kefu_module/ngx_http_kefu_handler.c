@@ -795,8 +795,28 @@ ngx_int_t
 ngx_http_kefu_redis_unexpected(ngx_http_request_t *r,
     ngx_http_kefu_redis_reply_t *rep, const char *what, ngx_str_t *key)
 {
+    ngx_http_kefu_redis_log_reply(r, rep, what, key);
+
+    return ngx_http_kefu_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                    "internal_error",
+                                    "the store refused the request; "
+                                    "retrying will not help");
+}
+
+
+/*
+ * Logs a reply that is an error or of the wrong shape: [warn] for an
+ * error that passes by itself, else [error], with the script (or
+ * command) and the key's prefix.  For the endpoints that answer without
+ * Redis too (/v1/ask, /v1/suggestions).
+ */
+void
+ngx_http_kefu_redis_log_reply(ngx_http_request_t *r,
+    ngx_http_kefu_redis_reply_t *rep, const char *what, ngx_str_t *key)
+{
     u_char      *p, *k, *last, *open, *close, prefix[96];
     size_t       len;
+    ngx_uint_t   transient, level;
 
     /* the key up to the segment after its hash tag, users left out:
      * "kefu:{demo:...}:s" for "kefu:{demo:u1}:s:<session>" */
@@ -837,15 +857,16 @@ ngx_http_kefu_redis_unexpected(ngx_http_request_t *r,
         }
     }
 
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "kefu: %s on \"%*s\" failed, not retryable: "
-                  "reply type %d \"%*s\"", what, (size_t) (p - prefix), prefix,
-                  rep->type, ngx_min(rep->str.len, 200), rep->str.data);
+    transient = rep->type == REDIS_REPLY_ERROR
+                && ngx_http_kefu_redis_error_transient(&rep->str);
 
-    return ngx_http_kefu_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    "internal_error",
-                                    "the store refused the request; "
-                                    "retrying will not help");
+    level = transient ? NGX_LOG_WARN : NGX_LOG_ERR;
+
+    ngx_log_error(level, r->connection->log, 0,
+                  "kefu: %s on \"%*s\" failed, %s: reply type %d \"%*s\"",
+                  what, (size_t) (p - prefix), prefix,
+                  transient ? "Redis is busy" : "not retryable", rep->type,
+                  ngx_min(rep->str.len, 200), rep->str.data);
 }
 
 

@@ -219,6 +219,7 @@ static void
 ngx_http_kefu_suggest_loaded(ngx_http_request_t *r, void *data, ngx_int_t rc,
     ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
 {
+    ngx_uint_t                i;
     ngx_http_kefu_ctx_t      *ctx;
     ngx_http_kefu_suggest_t  *sg = data;
 
@@ -226,6 +227,14 @@ ngx_http_kefu_suggest_loaded(ngx_http_request_t *r, void *data, ngx_int_t rc,
 
     if (rc != NGX_OK || n != sg->ncmds) {
         replies = NULL;
+
+    } else {
+        for (i = 0; i < n; i++) {
+            if (replies[i]->type == REDIS_REPLY_ERROR) {
+                ngx_http_kefu_redis_log_reply(r, replies[i],
+                                              "suggestions read", NULL);
+            }
+        }
     }
 
     ngx_http_finalize_request(r,

@@ -67,6 +67,16 @@ is_500($t->get('/kefu/v1/admin/stats?days=1', token => $adm),
        'stats, a day hash a string');
 $t->redis_cmd('DEL', "kefu:{demo}:d:$day");
 
+# /v1/ask answers without its session, and says why in the log
+$t->redis_cmd('HSET', 'kefu:{demo:u1}:s:wrongtype', 'x', '1');
+my $a = $t->post('/kefu/v1/ask', token => $tok,
+                 body => { question => '怎么还款', session_id => 'wrongtype' });
+is($a->{status}, 200, 'ask with a session key of the wrong type: 200');
+is($a->{json}{session}, 'unavailable', 'single-turn');
+like($t->error_log,
+     qr/\[error\].*reading a session on "kefu:\{demo:\.\.\.\}:s" failed, not retryable.*WRONGTYPE/,
+     'and the error is logged');
+
 # --- OOM from a real Redis: 503, the report can be retried --------------
 
 $t->redis_cmd('CONFIG', 'SET', 'maxmemory', '1');
