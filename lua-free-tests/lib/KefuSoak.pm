@@ -35,6 +35,8 @@ my $JSON = JSON::PP->new->utf8->canonical;
 
 my @TENANTS = qw(demo acme);
 my $USERS = 40;                 # per tenant
+# the share of questions that start a new session (an app restarted)
+my $NEW_SESSIONS = $ENV{KEFU_SOAK_NEW_SESSIONS} // 0.03;
 
 # the 4xx a well-behaved client meets in this traffic
 my %EXPECTED_4XX = map { $_ => 1 } qw(400 404 409 429);
@@ -161,7 +163,7 @@ sub client {
             my $q = $QUESTIONS[rand @QUESTIONS];
             my $res = $req->('POST', '/kefu/v1/ask', $tok,
                 { question => $q,
-                  ($sess{$sk} && rand() < 0.97)
+                  ($sess{$sk} && rand() >= $NEW_SESSIONS)
                       ? (session_id => $sess{$sk}[0]) : () });
             my $j = judge(\%r, $res, 'ask', $t0);
             $sess{$sk} = [$j->{session_id}, $j->{turn}]
