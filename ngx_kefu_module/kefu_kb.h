@@ -90,6 +90,8 @@ typedef struct {
     uint32_t       *id_slots;       /* FAQ index + 1 by id hash */
     uint32_t        id_mask;
     size_t          text_bytes;     /* questions, paraphrases, answers */
+    uint64_t        generation;     /* 0: the file; else learned questions
+                                       merged (kefu_learn.h) */
 } kefu_kb_t;
 
 

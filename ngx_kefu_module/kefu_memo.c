@@ -8,6 +8,7 @@
 typedef struct {
     uint64_t        hash;           /* 0: empty */
     const void     *kb;
+    uint64_t        gen;            /* kb->generation */
     long            prev;
     uint32_t        len;
     uint32_t        k;              /* hits asked for */
@@ -56,7 +57,7 @@ kefu_memo_create(kefu_alloc_t *a, size_t slots)
 
 
 int
-kefu_memo_get(kefu_memo_t *m, const void *kb, long prev,
+kefu_memo_get(kefu_memo_t *m, const kefu_kb_t *kb, long prev,
     const unsigned char *q, size_t len, kefu_hit_t *hits, size_t k)
 {
     uint64_t            h;
@@ -72,7 +73,8 @@ kefu_memo_get(kefu_memo_t *m, const void *kb, long prev,
     e = &m->slots[h & m->mask];
 
     /* a hit found with fewer asked for may lack what k wants */
-    if (e->hash != h || e->kb != kb || e->prev != prev || e->len != len
+    if (e->hash != h || e->kb != kb || e->gen != kb->generation
+        || e->prev != prev || e->len != len
         || (e->k < k && (size_t) e->n == e->k)
         || memcmp(e->q, q, len) != 0)
     {
@@ -92,7 +94,7 @@ kefu_memo_get(kefu_memo_t *m, const void *kb, long prev,
 
 
 void
-kefu_memo_put(kefu_memo_t *m, const void *kb, long prev,
+kefu_memo_put(kefu_memo_t *m, const kefu_kb_t *kb, long prev,
     const unsigned char *q, size_t len, const kefu_hit_t *hits, int n,
     size_t k)
 {
@@ -108,6 +110,7 @@ kefu_memo_put(kefu_memo_t *m, const void *kb, long prev,
 
     e->hash = h;
     e->kb = kb;
+    e->gen = kb->generation;
     e->prev = prev;
     e->len = (uint32_t) len;
     e->k = (uint32_t) k;

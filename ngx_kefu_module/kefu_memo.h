@@ -14,7 +14,7 @@
 #define KEFU_MEMO_H
 
 #include "kefu_core.h"
-#include "kefu_index.h"
+#include "kefu_kb.h"
 
 
 #define KEFU_MEMO_QMAX      120     /* longer questions are not kept */
@@ -27,12 +27,14 @@ typedef struct kefu_memo_s  kefu_memo_t;
 /* slots is rounded up to a power of two; NULL for want of memory */
 kefu_memo_t *kefu_memo_create(kefu_alloc_t *a, size_t slots);
 
-/* The kept hits of (kb, prev, q): their number (>= 0), or -1. */
-int kefu_memo_get(kefu_memo_t *m, const void *kb, long prev,
+/* The kept hits of (kb, prev, q): their number (>= 0), or -1.  kb is
+ * known by its address and its generation (learned questions merged):
+ * a list ranked against another generation is never served. */
+int kefu_memo_get(kefu_memo_t *m, const kefu_kb_t *kb, long prev,
     const unsigned char *q, size_t len, kefu_hit_t *hits, size_t k);
 
 /* Keeps n hits (at most KEFU_MEMO_HITS) found for k asked. */
-void kefu_memo_put(kefu_memo_t *m, const void *kb, long prev,
+void kefu_memo_put(kefu_memo_t *m, const kefu_kb_t *kb, long prev,
     const unsigned char *q, size_t len, const kefu_hit_t *hits, int n,
     size_t k);
 
