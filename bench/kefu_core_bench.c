@@ -2,7 +2,12 @@
  * kefu_core_bench: retrieval speed and index size of the nginx-free core.
  *
  *   kefu_core_bench [--data DIR] [--queries N] [--sizes 1000,10000,...]
+ *                   [--learned 0,1000,10000]
  *
+ * --learned: for each size, the same KB with that many learned similar
+ * questions merged (kefu_learn.c builds a tenant's KB that way: each
+ * FAQ's learned questions after its own variants), learned question j
+ * going to FAQ j mod size; the queries stay the same.
  * With --data the KB entries and queries are sentences of
  * DIR/afqmc/train.txt read at run time (s1 and label-0 s2 as entries,
  * other sentences as queries); without it, or beyond what the file holds,
@@ -172,10 +177,10 @@ bench_dcmp(const void *a, const void *b)
 
 static int
 bench_size(bench_list_t *kb, bench_list_t *qs, size_t size, size_t nq,
-    uint64_t *st)
+    size_t learned, uint64_t *st)
 {
     int                     nh;
-    size_t                  i, text, len, r;
+    size_t                  i, j, text, len, r;
     double                  t0, build, *lat, mean;
     unsigned char          *p;
     kefu_hit_t              hits[10];
@@ -185,7 +190,7 @@ bench_size(bench_list_t *kb, bench_list_t *qs, size_t size, size_t nq,
     kefu_search_scratch_t  *s;
 
     /* grow the entry list with generated sentences when short */
-    while (kb->n < size) {
+    while (kb->n < size + learned) {
         p = bench_sentence(st, &len);
         if (p == NULL || bench_push(kb, p, len) != 0) {
             return -1;
@@ -219,6 +224,18 @@ bench_size(bench_list_t *kb, bench_list_t *qs, size_t size, size_t nq,
             != KEFU_OK)
         {
             return -1;
+        }
+
+        /* learned questions of FAQ i: entries size + i + m * size */
+        for (j = size + i; j < size + learned; j += size) {
+            text += kb->s[j].len;
+
+            if (kefu_index_add(b, (uint32_t) i, kb->s[j].data,
+                               kb->s[j].len)
+                != KEFU_OK)
+            {
+                return -1;
+            }
         }
     }
 
@@ -261,8 +278,8 @@ bench_size(bench_list_t *kb, bench_list_t *qs, size_t size, size_t nq,
     mean /= 3.0 * nq;
     qsort(lat, nq, sizeof(double), bench_dcmp);
 
-    printf("%7zu %9.1f %8.2f %8.2f %8.2f %10zu %10zu %5.2f %8u\n",
-           size, build, lat[nq / 2], mean, lat[nq * 99 / 100],
+    printf("%7zu %7zu %9.1f %8.2f %8.2f %8.2f %10zu %10zu %5.2f %8u\n",
+           size, learned, build, lat[nq / 2], mean, lat[nq * 99 / 100],
            kefu_index_memory(idx), text,
            (double) kefu_index_memory(idx) / (double) text,
            kefu_index_nterms(idx));
@@ -279,7 +296,7 @@ int
 main(int argc, char **argv)
 {
     int             i;
-    size_t          nq, nsizes, sizes[16];
+    size_t          nq, nsizes, sizes[16], nlearned, learned[16], l;
     uint64_t        st;
     char           *p;
     const char     *data;
@@ -293,6 +310,8 @@ main(int argc, char **argv)
     sizes[1] = 10000;
     sizes[2] = 57000;
     sizes[3] = 100000;
+    nlearned = 1;
+    learned[0] = 0;
 
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) {
@@ -312,9 +331,20 @@ main(int argc, char **argv)
                 }
             }
 
+        } else if (strcmp(argv[i], "--learned") == 0 && i + 1 < argc) {
+            nlearned = 0;
+
+            for (p = argv[++i]; *p && nlearned < 16; p++) {
+                learned[nlearned++] = strtoul(p, &p, 10);
+
+                if (*p == '\0') {
+                    break;
+                }
+            }
+
         } else {
             fprintf(stderr, "usage: kefu_core_bench [--data DIR]"
-                    " [--queries N] [--sizes N,N,...]\n");
+                    " [--queries N] [--sizes N,N,...] [--learned N,...]\n");
             return 2;
         }
     }
@@ -330,14 +360,17 @@ main(int argc, char **argv)
 
     printf("source: %s; %zu queries x 3 runs\n",
            buf ? "afqmc sentences (+generated beyond)" : "generated", nq);
-    printf("%7s %9s %8s %8s %8s %10s %10s %5s %8s\n", "entries",
-           "build_ms", "p50_us", "mean_us", "p99_us", "index_B", "text_B",
+    printf("%7s %7s %9s %8s %8s %8s %10s %10s %5s %8s\n", "entries",
+           "learned", "build_ms", "p50_us", "mean_us", "p99_us", "index_B", "text_B",
            "ratio", "terms");
 
     for (i = 0; i < (int) nsizes; i++) {
-        if (bench_size(&kb, &qs, sizes[i], nq, &st) != 0) {
-            fprintf(stderr, "kefu_core_bench: failed at %zu\n", sizes[i]);
-            return 1;
+        for (l = 0; l < nlearned; l++) {
+            if (bench_size(&kb, &qs, sizes[i], nq, learned[l], &st) != 0) {
+                fprintf(stderr, "kefu_core_bench: failed at %zu\n",
+                        sizes[i]);
+                return 1;
+            }
         }
     }
 

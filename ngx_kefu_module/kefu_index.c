@@ -905,6 +905,13 @@ kefu_index_lookup(const kefu_index_t *idx, uint32_t key)
 }
 
 
+uint32_t
+kefu_search_scratch_capacity(const kefu_search_scratch_t *s)
+{
+    return s->cap;
+}
+
+
 kefu_search_scratch_t *
 kefu_search_scratch_create(kefu_alloc_t *a, uint32_t max_docs)
 {

@@ -101,6 +101,7 @@ size_t kefu_index_memory(const kefu_index_t *idx);
 /* Per-caller state, good for any index with up to max_docs documents. */
 kefu_search_scratch_t *kefu_search_scratch_create(kefu_alloc_t *a,
     uint32_t max_docs);
+uint32_t kefu_search_scratch_capacity(const kefu_search_scratch_t *s);
 
 /*
  * Ranks FAQs for a query; ctx may be NULL.  Writes up to k hits, best

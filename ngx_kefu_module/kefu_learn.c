@@ -239,7 +239,8 @@ kefu_kb_export(kefu_alloc_t *tmp, const unsigned char *file, size_t len,
     const kefu_kb_t *kb, kefu_buf_t *out, char *err, size_t errlen)
 {
     char                 jerr[256];
-    kefu_json_t         *root, *faqs;
+    size_t               i;
+    kefu_json_t         *root, *faqs, *id;
     kefu_json_limits_t   lim;
 
     /* the loader's limits: what it accepted parses again */
@@ -261,6 +262,18 @@ kefu_kb_export(kefu_alloc_t *tmp, const unsigned char *file, size_t len,
     {
         snprintf(err, errlen, "the KB file changed since it was loaded");
         return KEFU_ERROR;
+    }
+
+    for (i = 0; i < faqs->n; i++) {
+        id = kefu_json_get(faqs->items[i], "id");
+
+        if (id == NULL || id->type != KEFU_JSON_STRING
+            || id->str.len != kb->faqs[i].id.len
+            || memcmp(id->str.data, kb->faqs[i].id.data, id->str.len) != 0)
+        {
+            snprintf(err, errlen, "the KB file changed since it was loaded");
+            return KEFU_ERROR;
+        }
     }
 
     if (kefu_learn_write(out, root, kb, 0, -1) != KEFU_OK) {

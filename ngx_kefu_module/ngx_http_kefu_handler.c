@@ -38,6 +38,12 @@ static ngx_http_kefu_route_t  ngx_http_kefu_routes[] = {
       1, 0, 0 },
     { ngx_string("admin/stats"), NGX_HTTP_GET, ngx_http_kefu_admin_stats,
       1, 1, 0 },
+    { ngx_string("admin/kb/similar"), NGX_HTTP_GET|NGX_HTTP_POST,
+      ngx_http_kefu_admin_similar, 1, 1, 0 },
+    { ngx_string("admin/kb/similar/"), NGX_HTTP_DELETE,
+      ngx_http_kefu_admin_similar_delete, 1, 1, 1 },
+    { ngx_string("admin/kb/export"), NGX_HTTP_GET,
+      ngx_http_kefu_admin_kb_export, 1, 1, 0 },
     { ngx_null_string, 0, NULL, 0, 0, 0 }
 };
 

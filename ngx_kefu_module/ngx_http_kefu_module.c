@@ -23,6 +23,12 @@ static ngx_conf_num_bounds_t  ngx_http_kefu_stats_flush_bounds = {
 };
 
 
+/* learned similar questions per tenant */
+static ngx_conf_num_bounds_t  ngx_http_kefu_learned_max_bounds = {
+    ngx_conf_check_num_bounds, 1, 1000000
+};
+
+
 static ngx_command_t  ngx_http_kefu_commands[] = {
 
     { ngx_string("kefu_redis"),
@@ -66,6 +72,13 @@ static ngx_command_t  ngx_http_kefu_commands[] = {
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_kefu_main_conf_t, stats_flush),
       &ngx_http_kefu_stats_flush_bounds },
+
+    { ngx_string("kefu_learned_max"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_kefu_main_conf_t, learned_max),
+      &ngx_http_kefu_learned_max_bounds },
 
     { ngx_string("kefu_report_replicas"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
@@ -127,6 +140,7 @@ ngx_http_kefu_create_main_conf(ngx_conf_t *cf)
     }
 
     kmcf->stats_flush = NGX_CONF_UNSET_MSEC;
+    kmcf->learned_max = NGX_CONF_UNSET_UINT;
 
     if (ngx_array_init(&kmcf->tenants, cf->pool, 4,
                        sizeof(ngx_http_kefu_tenant_t))
@@ -166,6 +180,11 @@ ngx_http_kefu_init_main_conf(ngx_conf_t *cf, void *conf)
 
     /* the trail writer of /v1/events (ngx_http_kefu_events.c) */
     if (ngx_http_kefu_events_init_conf(cf, kmcf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    /* learned similar questions (ngx_http_kefu_learn.c) */
+    if (ngx_http_kefu_learn_init_conf(cf, kmcf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -242,6 +261,7 @@ ngx_http_kefu_init_process(ngx_cycle_t *cycle)
     }
 
     if (ngx_http_kefu_tally_init_process(cycle, kmcf) != NGX_OK
+        || ngx_http_kefu_learn_init_process(cycle, kmcf) != NGX_OK
         || ngx_http_kefu_sessions_init_process(cycle) != NGX_OK)
     {
         return NGX_ERROR;

@@ -22,7 +22,10 @@ typedef struct {
     ngx_str_t               secret;         /* HS256 key, never logged */
     ngx_str_t               secret_file;
     ngx_str_t               kb_file;
-    kefu_kb_t              *kb;             /* read-only after config */
+    kefu_kb_t              *kb;             /* the file's, or the worker's
+                                               copy with learned questions
+                                               (ngx_http_kefu_learn.c) */
+    void                   *learn;          /* the worker's learned state */
     double                  answer_threshold;
     double                  clarify_threshold;
     time_t                  session_ttl;
@@ -58,6 +61,8 @@ typedef struct {
     ngx_uint_t                  report_replicas;    /* kefu_report_replicas */
     ngx_msec_t                  report_replicas_timeout;
     ngx_uint_t                  sorted;     /* tenants sorted by name */
+    ngx_uint_t                  learned_max;    /* kefu_learned_max */
+    ngx_int_t                   learn_scripts[2];
     void                       *scratch;    /* the worker's search state */
     void                       *memo;       /* its kefu_memo_t of /v1/ask */
     void                       *metrics;    /* ngx_http_kefu_metrics.c */
@@ -224,6 +229,18 @@ ngx_int_t ngx_http_kefu_tally_init_process(ngx_cycle_t *cycle,
 void ngx_http_kefu_tally_exit_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_http_kefu_tally_add(ngx_http_kefu_tenant_t *t, ngx_uint_t kind,
     ngx_str_t *key, ngx_str_t *member, double incr, time_t ttl);
+
+/* ngx_http_kefu_learn.c: learned similar questions */
+char *ngx_http_kefu_learn_init_conf(ngx_conf_t *cf,
+    ngx_http_kefu_main_conf_t *kmcf);
+ngx_int_t ngx_http_kefu_learn_init_process(ngx_cycle_t *cycle,
+    ngx_http_kefu_main_conf_t *kmcf);
+ngx_int_t ngx_http_kefu_admin_similar(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+ngx_int_t ngx_http_kefu_admin_similar_delete(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+ngx_int_t ngx_http_kefu_admin_kb_export(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
 
 /* ngx_http_kefu_metrics.c */
 char *ngx_http_kefu_metrics_directive(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -1,0 +1,975 @@
+/*
+ * ngx_kefu: learned similar questions (issue 13), live without a reload.
+ *
+ * The admin API adds and removes learned questions of a tenant in Redis
+ * (one script per change, all keys under the tenant's hash tag):
+ *
+ *     kefu:{T}:learned        hash  id -> "faq_id \t key \t question"
+ *     kefu:{T}:learned:keys   hash  normalised-wording key -> id
+ *     kefu:{T}:learned:ver    integer, bumped by every change
+ *
+ * Every worker reads each tenant's version every kefu_stats_flush (one
+ * GET per tenant per tick) and, when it moved, fetches the hash (one
+ * HGETALL) and builds the tenant's merged KB (kefu_learn.c): the file KB
+ * with the learned questions as more paraphrases, indexed exactly as a
+ * file holding them would be.  The request path is unchanged: t->kb is
+ * the merged KB.  While Redis is down the worker keeps what it has.
+ *
+ * The poll has no client request; the Redis adapter talks to requests,
+ * so each poll carries a request-shaped object with its own pool (the
+ * adapter only uses its pool, log and connection), destroyed when done.
+ */
+
+#include "ngx_http_kefu_module.h"
+#include "kefu_learn.h"
+
+
+#define NGX_HTTP_KEFU_LEARN_ID_LEN    21    /* 13 ms digits + 8 hex */
+#define NGX_HTTP_KEFU_LEARN_LIST_MAX  500
+
+
+typedef struct {
+    ngx_str_t                   id;
+    ngx_str_t                   faq_id;
+    ngx_str_t                   question;
+    long                        faq;        /* -1: FAQ not in the file */
+    unsigned                    kept:1;     /* in the merged index */
+} ngx_http_kefu_learn_entry_t;
+
+
+typedef struct {
+    kefu_kb_t                      *file_kb;
+    ngx_pool_t                     *pool;       /* merged KB, entries */
+    ngx_pool_t                     *old;        /* the generation before */
+    int64_t                         version;    /* applied */
+    int64_t                         fetching;   /* version being fetched */
+    ngx_http_kefu_learn_entry_t    *entries;    /* sorted by id */
+    ngx_uint_t                      n;
+    unsigned                        busy:1;     /* a poll in flight */
+} ngx_http_kefu_learn_t;
+
+
+typedef struct {
+    ngx_connection_t                ident;      /* what event logs read */
+    ngx_http_kefu_main_conf_t      *kmcf;
+    ngx_event_t                     timer;
+    uint64_t                        generation;
+    ngx_log_t                      *log;
+} ngx_http_kefu_learn_worker_t;
+
+
+static ngx_str_t  ngx_http_kefu_learn_add_lua = ngx_string(
+    "if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then\n"
+    "  return {'duplicate', redis.call('HGET', KEYS[2], ARGV[2])}\n"
+    "end\n"
+    "if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[4]) then\n"
+    "  return {'full', ''}\n"
+    "end\n"
+    "redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])\n"
+    "redis.call('HSET', KEYS[2], ARGV[2], ARGV[1])\n"
+    "return {'created', tostring(redis.call('INCR', KEYS[3]))}\n");
+
+static ngx_str_t  ngx_http_kefu_learn_del_lua = ngx_string(
+    "local v = redis.call('HGET', KEYS[1], ARGV[1])\n"
+    "if not v then return 0 end\n"
+    "local k = string.match(v, '^[^\\t]*\\t([^\\t]*)\\t')\n"
+    "redis.call('HDEL', KEYS[1], ARGV[1])\n"
+    "if k then redis.call('HDEL', KEYS[2], k) end\n"
+    "redis.call('INCR', KEYS[3])\n"
+    "return 1\n");
+
+
+static ngx_http_kefu_learn_worker_t  ngx_http_kefu_learn_worker;
+
+
+static void ngx_http_kefu_learn_tick(ngx_event_t *ev);
+static void ngx_http_kefu_learn_poll(ngx_http_kefu_tenant_t *t);
+static void ngx_http_kefu_learn_got_version(ngx_http_request_t *r,
+    void *data, ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies,
+    ngx_uint_t n);
+static void ngx_http_kefu_learn_got_entries(ngx_http_request_t *r,
+    void *data, ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies,
+    ngx_uint_t n);
+static ngx_int_t ngx_http_kefu_learn_apply(ngx_http_kefu_tenant_t *t,
+    ngx_http_kefu_redis_reply_t *hash, int64_t version);
+static void ngx_http_kefu_learn_done(ngx_http_request_t *r,
+    ngx_http_kefu_tenant_t *t);
+static ngx_int_t ngx_http_kefu_learn_keys(ngx_pool_t *pool,
+    ngx_http_kefu_tenant_t *t, ngx_str_t *keys);
+static ngx_int_t ngx_http_kefu_learn_add(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+static void ngx_http_kefu_learn_added(ngx_http_request_t *r, void *data,
+    ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
+static ngx_int_t ngx_http_kefu_learn_list(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+static void ngx_http_kefu_learn_deleted(ngx_http_request_t *r, void *data,
+    ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
+static int ngx_http_kefu_learn_cmp(const void *a, const void *b);
+
+
+#define ngx_http_kefu_learn_idch(c)                                          \
+    (((c) >= '0' && (c) <= '9') || ((c) >= 'a' && (c) <= 'f'))
+
+
+char *
+ngx_http_kefu_learn_init_conf(ngx_conf_t *cf,
+    ngx_http_kefu_main_conf_t *kmcf)
+{
+    static ngx_str_t  *sources[] = { &ngx_http_kefu_learn_add_lua,
+                                     &ngx_http_kefu_learn_del_lua };
+
+    ngx_conf_init_uint_value(kmcf->learned_max, 10000);
+
+    return ngx_http_kefu_add_scripts(cf, kmcf, sources, kmcf->learn_scripts,
+                                     2);
+}
+
+
+ngx_int_t
+ngx_http_kefu_learn_init_process(ngx_cycle_t *cycle,
+    ngx_http_kefu_main_conf_t *kmcf)
+{
+    ngx_uint_t                     i;
+    ngx_http_kefu_learn_t         *l;
+    ngx_http_kefu_tenant_t        *t;
+    ngx_http_kefu_learn_worker_t  *w;
+
+    w = &ngx_http_kefu_learn_worker;
+    ngx_memzero(w, sizeof(ngx_http_kefu_learn_worker_t));
+
+    w->kmcf = kmcf;
+    w->log = cycle->log;
+
+    t = kmcf->tenants.elts;
+
+    for (i = 0; i < kmcf->tenants.nelts; i++) {
+        l = ngx_pcalloc(cycle->pool, sizeof(ngx_http_kefu_learn_t));
+        if (l == NULL) {
+            return NGX_ERROR;
+        }
+
+        l->file_kb = t[i].kb;
+        t[i].learn = l;
+    }
+
+    if (!ngx_http_kefu_redis_configured() || kmcf->tenants.nelts == 0) {
+        return NGX_OK;
+    }
+
+    /* cancelable: nothing is lost when a stopping worker skips a look */
+    w->timer.handler = ngx_http_kefu_learn_tick;
+    w->timer.log = cycle->log;
+    w->ident.fd = (ngx_socket_t) -1;
+    w->timer.data = &w->ident;
+    w->timer.cancelable = 1;
+
+    ngx_add_timer(&w->timer, kmcf->stats_flush);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_kefu_learn_tick(ngx_event_t *ev)
+{
+    ngx_uint_t                     i;
+    ngx_http_kefu_tenant_t        *t;
+    ngx_http_kefu_learn_worker_t  *w = &ngx_http_kefu_learn_worker;
+
+    if (ngx_exiting || ngx_quit || ngx_terminate) {
+        return;
+    }
+
+    if (ngx_http_kefu_redis_connected()) {
+        t = w->kmcf->tenants.elts;
+
+        for (i = 0; i < w->kmcf->tenants.nelts; i++) {
+            ngx_http_kefu_learn_poll(&t[i]);
+        }
+    }
+
+    ngx_add_timer(ev, w->kmcf->stats_flush);
+}
+
+
+/* A request-shaped carrier of one poll, with its own pool. */
+static void
+ngx_http_kefu_learn_poll(ngx_http_kefu_tenant_t *t)
+{
+    ngx_int_t                   rc;
+    ngx_str_t                   keys[3], argv[2];
+    ngx_pool_t                 *pool;
+    ngx_connection_t           *c;
+    ngx_http_request_t         *r;
+    ngx_http_kefu_learn_t      *l;
+    ngx_http_kefu_redis_cmd_t   cmd;
+
+    l = t->learn;
+
+    if (l->busy) {
+        return;
+    }
+
+    pool = ngx_create_pool(4096, ngx_http_kefu_learn_worker.log);
+    if (pool == NULL) {
+        return;
+    }
+
+    c = ngx_pcalloc(pool, sizeof(ngx_connection_t));
+    r = ngx_pcalloc(pool, sizeof(ngx_http_request_t));
+    if (c == NULL || r == NULL
+        || ngx_http_kefu_learn_keys(pool, t, keys) != NGX_OK)
+    {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    c->log = ngx_http_kefu_learn_worker.log;
+    c->pool = pool;
+    c->data = r;
+    r->connection = c;
+    r->pool = pool;
+    r->main = r;
+
+    ngx_str_set(&argv[0], "GET");
+    argv[1] = keys[2];
+    cmd.argc = 2;
+    cmd.argv = argv;
+
+    rc = ngx_http_kefu_redis_send(r, &cmd, 1,
+                                  ngx_http_kefu_learn_got_version, t);
+    if (rc != NGX_OK) {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    l->busy = 1;
+}
+
+
+static void
+ngx_http_kefu_learn_got_version(ngx_http_request_t *r, void *data,
+    ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
+{
+    int64_t                      v;
+    ngx_str_t                    keys[3], argv[2];
+    ngx_http_kefu_learn_t       *l;
+    ngx_http_kefu_tenant_t      *t = data;
+    ngx_http_kefu_redis_cmd_t    cmd;
+    ngx_http_kefu_redis_reply_t *rep;
+
+    l = t->learn;
+
+    if (rc != NGX_OK || n != 1) {
+        ngx_http_kefu_learn_done(r, t);
+        return;
+    }
+
+    rep = replies[0];
+
+    if (rep->type == REDIS_REPLY_NIL) {
+        v = 0;
+
+    } else if (rep->type == REDIS_REPLY_STRING) {
+        v = ngx_atoof(rep->str.data, rep->str.len);
+        if (v < 0) {
+            ngx_http_kefu_learn_done(r, t);
+            return;
+        }
+
+    } else {
+        ngx_http_kefu_learn_done(r, t);
+        return;
+    }
+
+    if (v == l->version) {
+        ngx_http_kefu_learn_done(r, t);
+        return;
+    }
+
+    if (ngx_http_kefu_learn_keys(r->pool, t, keys) != NGX_OK) {
+        ngx_http_kefu_learn_done(r, t);
+        return;
+    }
+
+    l->fetching = v;
+
+    ngx_str_set(&argv[0], "HGETALL");
+    argv[1] = keys[0];
+    cmd.argc = 2;
+    cmd.argv = argv;
+
+    if (ngx_http_kefu_redis_send(r, &cmd, 1, ngx_http_kefu_learn_got_entries,
+                                 t)
+        != NGX_OK)
+    {
+        ngx_http_kefu_learn_done(r, t);
+    }
+}
+
+
+static void
+ngx_http_kefu_learn_got_entries(ngx_http_request_t *r, void *data,
+    ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
+{
+    ngx_http_kefu_tenant_t  *t = data;
+
+    if (rc == NGX_OK && n == 1 && replies[0]->type == REDIS_REPLY_ARRAY) {
+        if (ngx_http_kefu_learn_apply(t, replies[0],
+                                      ((ngx_http_kefu_learn_t *) t->learn)
+                                      ->fetching)
+            != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "kefu: learned questions of tenant \"%V\" not "
+                          "applied, the previous ones stay", &t->name);
+        }
+    }
+
+    ngx_http_kefu_learn_done(r, t);
+}
+
+
+static void
+ngx_http_kefu_learn_done(ngx_http_request_t *r, ngx_http_kefu_tenant_t *t)
+{
+    ((ngx_http_kefu_learn_t *) t->learn)->busy = 0;
+    ngx_destroy_pool(r->pool);
+}
+
+
+/* Builds the merged KB of the fetched hash and makes it the tenant's. */
+static ngx_int_t
+ngx_http_kefu_learn_apply(ngx_http_kefu_tenant_t *t,
+    ngx_http_kefu_redis_reply_t *hash, int64_t version)
+{
+    u_char                        *p, *tab1, *tab2, *end;
+    size_t                         len;
+    uint32_t                       ndocs;
+    ngx_uint_t                     i, m;
+    kefu_kb_t                     *kb;
+    ngx_pool_t                    *pool;
+    kefu_alloc_t                   alloc;
+    unsigned char                 *kept;
+    kefu_learned_t                *ll;
+    ngx_http_kefu_learn_t         *l;
+    ngx_http_kefu_main_conf_t     *kmcf;
+    ngx_http_kefu_learn_entry_t   *e;
+    ngx_http_kefu_redis_reply_t   *k, *v;
+    ngx_http_kefu_learn_worker_t  *w;
+
+    w = &ngx_http_kefu_learn_worker;
+    l = t->learn;
+    kmcf = w->kmcf;
+
+    pool = ngx_create_pool(16384, w->log);
+    if (pool == NULL) {
+        return NGX_ERROR;
+    }
+
+    m = hash->elements / 2;
+    e = ngx_pcalloc(pool, (m + 1) * sizeof(ngx_http_kefu_learn_entry_t));
+    ll = ngx_palloc(pool, (m + 1) * sizeof(kefu_learned_t));
+    kept = ngx_palloc(pool, m + 1);
+    if (e == NULL || ll == NULL || kept == NULL) {
+        goto failed;
+    }
+
+    m = 0;
+
+    for (i = 0; i + 1 < hash->elements; i += 2) {
+        k = hash->element[i];
+        v = hash->element[i + 1];
+
+        if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING) {
+            continue;
+        }
+
+        p = v->str.data;
+        end = p + v->str.len;
+        tab1 = ngx_strlchr(p, end, '\t');
+        tab2 = tab1 ? ngx_strlchr(tab1 + 1, end, '\t') : NULL;
+        if (tab2 == NULL) {
+            continue;
+        }
+
+        /* copied: the replies go with the poll's pool */
+        len = v->str.len + k->str.len;
+        p = ngx_pnalloc(pool, len);
+        if (p == NULL) {
+            goto failed;
+        }
+
+        e[m].id.data = p;
+        e[m].id.len = k->str.len;
+        p = ngx_cpymem(p, k->str.data, k->str.len);
+        e[m].faq_id.data = p;
+        e[m].faq_id.len = tab1 - v->str.data;
+        p = ngx_cpymem(p, v->str.data, e[m].faq_id.len);
+        e[m].question.data = p;
+        e[m].question.len = end - tab2 - 1;
+        ngx_memcpy(p, tab2 + 1, e[m].question.len);
+
+        e[m].faq = kefu_kb_find(l->file_kb, e[m].faq_id.data,
+                                e[m].faq_id.len);
+        m++;
+    }
+
+    /* ids start with their creation time: the order they were added */
+    ngx_qsort(e, m, sizeof(ngx_http_kefu_learn_entry_t),
+              ngx_http_kefu_learn_cmp);
+
+    for (i = 0; i < m; i++) {
+        /* an FAQ the file no longer has: kept, not indexed */
+        ll[i].faq = e[i].faq >= 0 ? (uint32_t) e[i].faq : 0xffffffffu;
+        ll[i].text = e[i].question.data;
+        ll[i].len = e[i].question.len;
+    }
+
+    alloc.alloc = ngx_http_kefu_pool_alloc;
+    alloc.ctx = pool;
+
+    if (m == 0) {
+        kb = l->file_kb;
+
+    } else {
+        kb = kefu_kb_merge(&alloc, l->file_kb, ll, m, ++w->generation, kept);
+        if (kb == NULL) {
+            goto failed;
+        }
+
+        for (i = 0; i < m; i++) {
+            e[i].kept = kept[i];
+        }
+    }
+
+    ndocs = kefu_kb_ndocs(kb);
+
+    if (kmcf->scratch != NULL
+        && ndocs > kefu_search_scratch_capacity(kmcf->scratch))
+    {
+        /* grows by half at least: a few rebuilds, not one per addition */
+        alloc.ctx = ngx_cycle->pool;
+        kmcf->scratch = kefu_search_scratch_create(&alloc,
+                                                   ndocs + ndocs / 2);
+        if (kmcf->scratch == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, w->log, 0,
+                          "kefu: no memory for the search scratch");
+            ngx_destroy_pool(pool);
+            return NGX_ERROR;
+        }
+    }
+
+    /* a request may still hold strings of the last generation */
+    if (l->old != NULL) {
+        ngx_destroy_pool(l->old);
+    }
+
+    l->old = l->pool;
+    l->pool = pool;
+    l->entries = e;
+    l->n = m;
+    l->version = version;
+    t->kb = kb;
+
+    ngx_log_error(NGX_LOG_INFO, w->log, 0,
+                  "kefu: tenant \"%V\": %ui learned questions (version %L)",
+                  &t->name, m, version);
+
+    return NGX_OK;
+
+failed:
+
+    ngx_destroy_pool(pool);
+
+    return NGX_ERROR;
+}
+
+
+static int
+ngx_http_kefu_learn_cmp(const void *a, const void *b)
+{
+    const ngx_http_kefu_learn_entry_t  *x = a, *y = b;
+    ngx_int_t                           c;
+
+    c = ngx_memn2cmp(x->id.data, y->id.data, x->id.len, y->id.len);
+
+    return c < 0 ? -1 : (c > 0);
+}
+
+
+/* keys[0] learned, keys[1] learned:keys, keys[2] learned:ver */
+static ngx_int_t
+ngx_http_kefu_learn_keys(ngx_pool_t *pool, ngx_http_kefu_tenant_t *t,
+    ngx_str_t *keys)
+{
+    ngx_uint_t                  i;
+    ngx_http_request_t          r;
+    ngx_http_kefu_ctx_t         ctx;
+    static const char          *suffix[] = { "learned", "learned:keys",
+                                             "learned:ver" };
+
+    /* the key helper wants a request and a context: only their pool and
+     * tenant are read */
+    ngx_memzero(&r, sizeof(ngx_http_request_t));
+    ngx_memzero(&ctx, sizeof(ngx_http_kefu_ctx_t));
+    r.pool = pool;
+    ctx.tenant = t;
+
+    for (i = 0; i < 3; i++) {
+        if (ngx_http_kefu_tenant_key(&r, &ctx, suffix[i], &keys[i])
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* ------------------------------------------------------------------ */
+/* the admin API                                                       */
+
+
+ngx_int_t
+ngx_http_kefu_admin_similar(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
+{
+    if (r->method == NGX_HTTP_POST) {
+        return ngx_http_kefu_learn_add(r, ctx);
+    }
+
+    return ngx_http_kefu_learn_list(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_kefu_learn_add(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
+{
+    long                        faq, dup;
+    u_char                     *p, key16[16];
+    ngx_int_t                   rc;
+    ngx_str_t                   keys[3], argv[7], id, rnd;
+    ngx_uint_t                  i;
+    kefu_json_t                *fv, *qv;
+    ngx_time_t                 *tp;
+    ngx_http_kefu_tenant_t     *t;
+    ngx_http_kefu_main_conf_t  *kmcf;
+
+    t = ctx->tenant;
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
+
+    for (i = 0; i < ctx->body->n; i++) {
+        if (ngx_strcmp(ctx->body->keys[i].data, "faq_id") != 0
+            && ngx_strcmp(ctx->body->keys[i].data, "question") != 0)
+        {
+            return ngx_http_kefu_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                            "invalid_request",
+                                            "unknown member (want faq_id "
+                                            "and question)");
+        }
+    }
+
+    fv = kefu_json_get(ctx->body, "faq_id");
+    qv = kefu_json_get(ctx->body, "question");
+
+    if (fv == NULL || fv->type != KEFU_JSON_STRING || qv == NULL
+        || qv->type != KEFU_JSON_STRING)
+    {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "invalid_request",
+                                        "faq_id and question (strings) are "
+                                        "required");
+    }
+
+    if (qv->str.len == 0 || qv->str.len > KEFU_LEARN_MAX_LEN
+        || kefu_learn_key(&ctx->alloc, t->kb->syn, qv->str.data,
+                          qv->str.len, key16)
+           != KEFU_OK)
+    {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "invalid_question",
+                                        "question must have searchable text "
+                                        "and at most 512 bytes");
+    }
+
+    faq = kefu_kb_find(t->kb, fv->str.data, fv->str.len);
+    if (faq < 0) {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_NOT_FOUND,
+                                        "faq_not_found", "no FAQ has this id");
+    }
+
+    /* the same wording (as the index sees it) in the file or learned */
+    dup = kefu_kb_exact(t->kb, kmcf->scratch, qv->str.data, qv->str.len);
+    if (dup >= 0) {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_CONFLICT, "duplicate",
+                                        "the knowledge base already has "
+                                        "this question");
+    }
+
+    if (ngx_http_kefu_random_id(r, 4, &rnd) != NGX_OK
+        || ngx_http_kefu_learn_keys(r->pool, t, keys) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_HTTP_KEFU_LEARN_ID_LEN + fv->str.len + 18
+                             + qv->str.len + NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    tp = ngx_timeofday();
+    id.data = p;
+    p = ngx_sprintf(p, "%013uL%V", (uint64_t) tp->sec * 1000 + tp->msec,
+                    &rnd);
+    id.len = p - id.data;
+
+    argv[0] = keys[0];
+    argv[1] = keys[1];
+    argv[2] = keys[2];
+    argv[3] = id;
+    argv[4].data = key16;
+    argv[4].len = 16;
+    argv[5].data = p;
+    p = ngx_sprintf(p, "%V\t%*s\t%V", &fv->str, (size_t) 16, key16,
+                    &qv->str);
+    argv[5].len = p - argv[5].data;
+    argv[6].data = p;
+    p = ngx_sprintf(p, "%ui", kmcf->learned_max);
+    argv[6].len = p - argv[6].data;
+
+    ctx->data = ngx_palloc(r->pool, sizeof(ngx_str_t));
+    if (ctx->data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    *(ngx_str_t *) ctx->data = id;
+
+    rc = ngx_http_kefu_redis_eval(r, kmcf->learn_scripts[0], 3, 7, argv,
+                                  ngx_http_kefu_learn_added, ctx);
+
+    return ngx_http_kefu_redis_started(r, rc);
+}
+
+
+static void
+ngx_http_kefu_learn_added(ngx_http_request_t *r, void *data, ngx_int_t rc,
+    ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
+{
+    ngx_str_t                    *what, *id;
+    kefu_buf_t                    b;
+    kefu_json_t                  *fv, *qv;
+    ngx_http_kefu_ctx_t          *ctx = data;
+    ngx_http_kefu_redis_reply_t  *rep;
+
+    if (rc != NGX_OK || n != 1) {
+        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+        return;
+    }
+
+    rep = replies[0];
+
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 2
+        || rep->element[0]->type != REDIS_REPLY_STRING
+        || rep->element[1]->type != REDIS_REPLY_STRING)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "kefu: learned question script failed: \"%V\"",
+                      &rep->str);
+        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+        return;
+    }
+
+    what = &rep->element[0]->str;
+
+    if (what->len == 9 && ngx_strncmp(what->data, "duplicate", 9) == 0) {
+        ngx_http_finalize_request(r,
+            ngx_http_kefu_send_error(r, NGX_HTTP_CONFLICT, "duplicate",
+                                     "the knowledge base already has this "
+                                     "question"));
+        return;
+    }
+
+    if (what->len == 4 && ngx_strncmp(what->data, "full", 4) == 0) {
+        ngx_str_set(&r->headers_out.status_line, "422 Unprocessable Entity");
+        ngx_http_finalize_request(r,
+            ngx_http_kefu_send_error(r, 422, "learned_limit",
+                                     "the tenant has as many learned "
+                                     "questions as kefu_learned_max allows"));
+        return;
+    }
+
+    id = (ngx_str_t *) ctx->data;
+    fv = kefu_json_get(ctx->body, "faq_id");
+    qv = kefu_json_get(ctx->body, "question");
+
+    kefu_buf_init(&b, &ctx->alloc, 256);
+    kefu_buf_adds(&b, "{\"id\":");
+    kefu_buf_add_json_str(&b, id->data, id->len);
+    kefu_buf_adds(&b, ",\"faq_id\":");
+    kefu_buf_add_json_str(&b, fv->str.data, fv->str.len);
+    kefu_buf_adds(&b, ",\"question\":");
+    kefu_buf_add_json_str(&b, qv->str.data, qv->str.len);
+    kefu_buf_adds(&b, ",\"version\":");
+    kefu_buf_add(&b, rep->element[1]->str.data, rep->element[1]->str.len);
+    kefu_buf_adds(&b, "}\n");
+
+    ngx_http_finalize_request(r,
+                              ngx_http_kefu_send_json(r, NGX_HTTP_CREATED,
+                                                      &b));
+}
+
+
+static ngx_int_t
+ngx_http_kefu_learn_list(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
+{
+    long                          faq;
+    ngx_int_t                     limit;
+    ngx_str_t                     v, cursor, faq_id;
+    ngx_uint_t                    i, k;
+    kefu_buf_t                    b;
+    ngx_http_kefu_learn_t        *l;
+    ngx_http_kefu_learn_entry_t  *e;
+
+    l = ctx->tenant->learn;
+    limit = 100;
+    faq = -2;
+    cursor.len = 0;
+    ngx_str_null(&faq_id);
+
+    if (ngx_http_arg(r, (u_char *) "limit", 5, &v) == NGX_OK) {
+        limit = ngx_atoi(v.data, v.len);
+
+        if (limit < 1 || limit > NGX_HTTP_KEFU_LEARN_LIST_MAX) {
+            return ngx_http_kefu_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                            "invalid_request",
+                                            "limit must be 1..500");
+        }
+    }
+
+    if (ngx_http_arg(r, (u_char *) "cursor", 6, &cursor) == NGX_OK
+        && cursor.len > 0)
+    {
+        for (i = 0; i < cursor.len; i++) {
+            if (!ngx_http_kefu_learn_idch(cursor.data[i])) {
+                return ngx_http_kefu_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                                "invalid_request",
+                                                "bad cursor");
+            }
+        }
+
+    } else {
+        cursor.len = 0;
+    }
+
+    if (ngx_http_arg(r, (u_char *) "faq_id", 6, &faq_id) == NGX_OK
+        && faq_id.len > 0)
+    {
+        faq = kefu_kb_find(ctx->tenant->kb, faq_id.data, faq_id.len);
+        if (faq < 0) {
+            return ngx_http_kefu_send_error(r, NGX_HTTP_NOT_FOUND,
+                                            "faq_not_found",
+                                            "no FAQ has this id");
+        }
+    }
+
+    kefu_buf_init(&b, &ctx->alloc, 4096);
+    kefu_buf_adds(&b, "{\"items\":[");
+
+    k = 0;
+    e = NULL;
+
+    for (i = 0; i < l->n; i++) {
+        e = &l->entries[i];
+
+        if (cursor.len
+            && ngx_memn2cmp(e->id.data, cursor.data, e->id.len, cursor.len)
+               <= 0)
+        {
+            continue;
+        }
+
+        if (faq != -2 && e->faq != faq) {
+            continue;
+        }
+
+        if (k == (ngx_uint_t) limit) {
+            break;
+        }
+
+        kefu_buf_adds(&b, k++ ? ",{\"id\":" : "{\"id\":");
+        kefu_buf_add_json_str(&b, e->id.data, e->id.len);
+        kefu_buf_adds(&b, ",\"faq_id\":");
+        kefu_buf_add_json_str(&b, e->faq_id.data, e->faq_id.len);
+        kefu_buf_adds(&b, ",\"question\":");
+        kefu_buf_add_json_str(&b, e->question.data, e->question.len);
+        kefu_buf_adds(&b, e->kept ? ",\"in_file\":false}"
+                                  : ",\"in_file\":true}");
+    }
+
+    kefu_buf_adds(&b, "],\"next_cursor\":");
+
+    if (i < l->n && k > 0) {
+        e = &l->entries[i - 1];
+
+        /* the last one written: entries between are filtered out */
+        for ( /* void */ ; i > 0; i--) {
+            e = &l->entries[i - 1];
+
+            if (faq == -2 || e->faq == faq) {
+                break;
+            }
+        }
+
+        kefu_buf_add_json_str(&b, e->id.data, e->id.len);
+
+    } else {
+        kefu_buf_adds(&b, "null");
+    }
+
+    kefu_buf_addf(&b, ",\"total\":%lu,\"version\":%lld,\"max\":%lu}\n",
+                  (unsigned long) l->n, (long long) l->version,
+                  (unsigned long) ((ngx_http_kefu_main_conf_t *)
+                      ngx_http_get_module_main_conf(r, ngx_http_kefu_module))
+                      ->learned_max);
+
+    return ngx_http_kefu_send_json(r, NGX_HTTP_OK, &b);
+}
+
+
+ngx_int_t
+ngx_http_kefu_admin_similar_delete(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx)
+{
+    ngx_int_t                   rc;
+    ngx_str_t                   keys[3], argv[4];
+    ngx_uint_t                  i;
+    ngx_http_kefu_main_conf_t  *kmcf;
+
+    if (ctx->path_arg.len != NGX_HTTP_KEFU_LEARN_ID_LEN) {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                        "no learned question has this id");
+    }
+
+    for (i = 0; i < ctx->path_arg.len; i++) {
+        if (!ngx_http_kefu_learn_idch(ctx->path_arg.data[i])) {
+            return ngx_http_kefu_send_error(r, NGX_HTTP_NOT_FOUND,
+                                            "not_found",
+                                            "no learned question has this "
+                                            "id");
+        }
+    }
+
+    if (ngx_http_kefu_learn_keys(r->pool, ctx->tenant, keys) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
+
+    argv[0] = keys[0];
+    argv[1] = keys[1];
+    argv[2] = keys[2];
+    argv[3] = ctx->path_arg;
+
+    rc = ngx_http_kefu_redis_eval(r, kmcf->learn_scripts[1], 3, 4, argv,
+                                  ngx_http_kefu_learn_deleted, ctx);
+
+    return ngx_http_kefu_redis_started(r, rc);
+}
+
+
+static void
+ngx_http_kefu_learn_deleted(ngx_http_request_t *r, void *data, ngx_int_t rc,
+    ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
+{
+    kefu_buf_t            b;
+    ngx_http_kefu_ctx_t  *ctx = data;
+
+    if (rc != NGX_OK || n != 1 || replies[0]->type != REDIS_REPLY_INTEGER) {
+        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+        return;
+    }
+
+    if (replies[0]->integer == 0) {
+        ngx_http_finalize_request(r,
+            ngx_http_kefu_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                     "no learned question has this id"));
+        return;
+    }
+
+    kefu_buf_init(&b, &ctx->alloc, 64);
+    kefu_buf_adds(&b, "{\"id\":");
+    kefu_buf_add_json_str(&b, ctx->path_arg.data, ctx->path_arg.len);
+    kefu_buf_adds(&b, ",\"deleted\":true}\n");
+
+    ngx_http_finalize_request(r, ngx_http_kefu_send_json(r, NGX_HTTP_OK, &b));
+}
+
+
+/*
+ * The tenant's KB file with the learned questions merged: read from disk
+ * (it must still be the file the KB was loaded from: same FAQs in the
+ * same order, else 409), each FAQ's "similar" replaced by the merged
+ * list.  Blocking file read: an admin's rare request.
+ */
+ngx_int_t
+ngx_http_kefu_admin_kb_export(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
+{
+    char              err[256];
+    u_char           *buf;
+    ssize_t           n;
+    ngx_fd_t          fd;
+    kefu_buf_t        b;
+    ngx_file_info_t   fi;
+    ngx_str_t        *path;
+
+    path = &ctx->tenant->kb_file;
+
+    fd = ngx_open_file(path->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+    if (fd == NGX_INVALID_FILE) {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_CONFLICT,
+                                        "kb_file_changed",
+                                        "the KB file cannot be read");
+    }
+
+    if (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR
+        || ngx_file_size(&fi) > KEFU_KB_MAX_FILE)
+    {
+        ngx_close_file(fd);
+        return ngx_http_kefu_send_error(r, NGX_HTTP_CONFLICT,
+                                        "kb_file_changed",
+                                        "the KB file cannot be read");
+    }
+
+    buf = ngx_pnalloc(r->pool, (size_t) ngx_file_size(&fi) + 1);
+    if (buf == NULL) {
+        ngx_close_file(fd);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    n = ngx_read_fd(fd, buf, (size_t) ngx_file_size(&fi));
+    ngx_close_file(fd);
+
+    if (n != (ssize_t) ngx_file_size(&fi)) {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_CONFLICT,
+                                        "kb_file_changed",
+                                        "the KB file cannot be read");
+    }
+
+    kefu_buf_init(&b, &ctx->alloc, (size_t) n + (size_t) n / 4 + 1024);
+
+    if (kefu_kb_export(&ctx->alloc, buf, (size_t) n, ctx->tenant->kb, &b,
+                       err, sizeof(err))
+        != KEFU_OK)
+    {
+        if (b.failed) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_kefu_send_error(r, NGX_HTTP_CONFLICT,
+                                        "kb_file_changed", err);
+    }
+
+    return ngx_http_kefu_send_json(r, NGX_HTTP_OK, &b);
+}
