@@ -29,6 +29,7 @@
 #include "kefu_index.h"
 #include "kefu_kb.h"
 #include "kefu_dialog.h"
+#include "kefu_learn.h"
 
 
 #define EVAL_K  10
@@ -1041,6 +1042,403 @@ eval_run(eval_ctx_t *ec, const char *name, eval_set_t *set)
 }
 
 
+/* ---- the learning protocol (issue 13) ---- */
+
+typedef struct {
+    double          top1, top3, mrr;
+} eval_grp_res_t;
+
+
+static uint32_t
+eval_uf_find(uint32_t *parent, uint32_t x)
+{
+    while (parent[x] != x) {
+        parent[x] = parent[parent[x]];
+        x = parent[x];
+    }
+
+    return x;
+}
+
+
+/* a hit: a FAQ of the query's group; one rank per FAQ */
+static void
+eval_grp_score(eval_grp_res_t *r, const uint32_t *ranked, size_t n,
+    const long *grp_of_faq, long g)
+{
+    size_t  i, j, rank;
+
+    rank = 0;
+
+    for (i = 0; i < n && rank < EVAL_K; i++) {
+        for (j = 0; j < i; j++) {
+            if (ranked[j] == ranked[i]) {
+                break;
+            }
+        }
+
+        if (j < i) {
+            continue;
+        }
+
+        if (grp_of_faq[ranked[i]] == g) {
+            r->top1 += rank == 0;
+            r->top3 += rank < 3;
+            r->mrr += 1.0 / (double) (rank + 1);
+            return;
+        }
+
+        rank++;
+    }
+}
+
+
+/*
+ * Paraphrase groups = connected components of the label-1 pairs with at
+ * least 3 members.  In each group with a KB entry E and at least two
+ * other (non-KB) members, the first other member is adopted as a learned
+ * similar question of E through kefu_kb_exact() + kefu_kb_merge() (what
+ * POST /v1/admin/kb/similar and the workers do); the group's remaining
+ * other members are asked before and after.  A hit: top-1 is a KB entry
+ * of the same group.
+ */
+static int
+eval_learn(const char *name, const char *path)
+{
+    int                     csv, nf, nh;
+    char                    err[256];
+    long                   *grp_of_faq, *qgrp, e, ng;
+    size_t                  len, i, j, k, npairs, nl, nq, nkept, *cnt;
+    uint32_t               *parent, *pa, *pb, *order, *start, r, ranked[EVAL_K];
+    kefu_kb_t              *kb, *merged;
+    kefu_buf_t              json;
+    kefu_str_t              f[3], *qs;
+    kefu_hit_t              hits[EVAL_K];
+    eval_set_t              set, st, set2;
+    eval_bm25_t             bm;
+    kefu_arena_t            arena;
+    unsigned char          *buf, *p, *end, *nl_p, *keep[3], *kept;
+    kefu_learned_t         *ll;
+    eval_grp_res_t          before, after, bm_before, bm_after;
+    kefu_search_scratch_t  *s;
+    float                  *acc;
+    uint32_t               *touched;
+    unsigned char           nb[4 * KEFU_TEXT_MAX_CPS + 16];
+
+    if (eval_load_pairs(path, (size_t) -1, &set, keep) != 0) {
+        return -1;
+    }
+
+    buf = eval_read_file(path, &len);
+    if (buf == NULL) {
+        return -1;
+    }
+
+    p = buf;
+    end = buf + len;
+
+    if (len >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf) {
+        p += 3;
+    }
+
+    nl_p = memchr(p, '\n', (size_t) (end - p));
+    csv = memchr(p, '\t', nl_p ? (size_t) (nl_p - p) : (size_t) (end - p))
+          == NULL;
+
+    npairs = 0;
+
+    for (i = 0; i < len; i++) {
+        npairs += buf[i] == '\n';
+    }
+
+    eval_set_init(&st, npairs * 2 + 2);
+    pa = malloc((npairs + 1) * sizeof(uint32_t));
+    pb = malloc((npairs + 1) * sizeof(uint32_t));
+    if (pa == NULL || pb == NULL) {
+        return -1;
+    }
+
+    k = 0;
+
+    while ((p = eval_row(p, end, csv, f, &nf)) != NULL) {
+        if (nf != 3 || f[2].len != 1 || f[2].data[0] != '1'
+            || f[0].len == 0 || f[1].len == 0
+            || !kefu_utf8_valid(f[0].data, f[0].len)
+            || !kefu_utf8_valid(f[1].data, f[1].len)
+            || k >= npairs)
+        {
+            continue;
+        }
+
+        pa[k] = (uint32_t) eval_entry(&st, &f[0], 1);
+        pb[k] = (uint32_t) eval_entry(&st, &f[1], 1);
+        k++;
+    }
+
+    parent = malloc((st.n + 1) * sizeof(uint32_t));
+    cnt = calloc(st.n + 1, sizeof(size_t));
+    order = malloc((st.n + 1) * sizeof(uint32_t));
+    start = calloc(st.n + 2, sizeof(uint32_t));
+    if (parent == NULL || cnt == NULL || order == NULL || start == NULL) {
+        return -1;
+    }
+
+    for (i = 0; i < st.n; i++) {
+        parent[i] = (uint32_t) i;
+    }
+
+    for (i = 0; i < k; i++) {
+        parent[eval_uf_find(parent, pa[i])] = eval_uf_find(parent, pb[i]);
+    }
+
+    /* members by component, in first-seen order */
+    for (i = 0; i < st.n; i++) {
+        cnt[eval_uf_find(parent, (uint32_t) i)]++;
+    }
+
+    for (i = 0; i < st.n; i++) {
+        start[i + 1] = start[i] + (uint32_t) cnt[i];
+    }
+
+    memset(cnt, 0, (st.n + 1) * sizeof(size_t));
+
+    for (i = 0; i < st.n; i++) {
+        r = eval_uf_find(parent, (uint32_t) i);
+        order[start[r] + cnt[r]++] = (uint32_t) i;
+    }
+
+    grp_of_faq = malloc((set.nfaqs + 1) * sizeof(long));
+    qs = malloc((st.n + 1) * sizeof(kefu_str_t));
+    qgrp = malloc((st.n + 1) * sizeof(long));
+    ll = malloc((st.n + 1) * sizeof(kefu_learned_t));
+    kept = malloc(st.n + 1);
+    if (grp_of_faq == NULL || qs == NULL || qgrp == NULL || ll == NULL
+        || kept == NULL)
+    {
+        return -1;
+    }
+
+    for (i = 0; i < set.nfaqs; i++) {
+        grp_of_faq[i] = -1;
+    }
+
+    kefu_arena_init(&arena);
+
+    /* the KB file the protocol's entries make: one FAQ per entry */
+    kefu_buf_init(&json, &arena.allocator, set.n * 64 + 1024);
+    kefu_buf_adds(&json, "{\"version\":\"eval\",\"faqs\":[");
+
+    for (i = 0; i < set.n; i++) {
+        kefu_buf_addf(&json, "%s{\"id\":\"e%zu\",\"question\":",
+                      i ? "," : "", i);
+
+        /* a KB file needs searchable text (afqmc masks numbers as ***):
+         * a word of its own keeps the document and matches nothing */
+        if (set.s[i].len <= sizeof(nb)
+            && kefu_text_normalize(set.s[i].data, set.s[i].len, nb) <= 0)
+        {
+            kefu_buf_addf(&json, "\"zzempty%zu\"", i);
+
+        } else {
+            kefu_buf_add_json_str(&json, set.s[i].data, set.s[i].len);
+        }
+        kefu_buf_adds(&json, ",\"answer\":\"-\"}");
+    }
+
+    kefu_buf_adds(&json, "]}");
+
+    kb = kefu_kb_load_buf(&arena.allocator, json.data, json.len, name, err,
+                          sizeof(err));
+    if (kb == NULL) {
+        printf("%-7s learning protocol skipped: %s\n", name, err);
+        return 0;
+    }
+
+    s = kefu_search_scratch_create(&arena.allocator,
+                                   kefu_kb_ndocs(kb) + (uint32_t) st.n + 16);
+    if (s == NULL) {
+        return -1;
+    }
+
+    ng = 0;
+    nl = 0;
+    nq = 0;
+
+    for (r = 0; r < st.n; r++) {
+        long    kbm;
+        size_t  nother, first_other;
+
+        if (start[r + 1] - start[r] < 3) {
+            continue;
+        }
+
+        kbm = -1;
+        nother = 0;
+        first_other = 0;
+
+        for (j = start[r]; j < start[r + 1]; j++) {
+            e = eval_entry(&set, &st.s[order[j]], 0);
+
+            if (e >= 0) {
+                if (kbm < 0) {
+                    kbm = e;
+                }
+
+            } else if (nother++ == 0) {
+                first_other = j;
+            }
+        }
+
+        /* a KB entry, one other to adopt and at least one to ask */
+        if (kbm < 0 || nother < 2) {
+            continue;
+        }
+
+        for (j = start[r]; j < start[r + 1]; j++) {
+            e = eval_entry(&set, &st.s[order[j]], 0);
+
+            if (e >= 0) {
+                grp_of_faq[set.faq[e]] = ng;
+            }
+        }
+
+        /* what the admin API refuses as a duplicate is not adopted */
+        if (kefu_kb_exact(kb, s, st.s[order[first_other]].data,
+                          st.s[order[first_other]].len) == -1)
+        {
+            ll[nl].faq = set.faq[kbm];
+            ll[nl].text = st.s[order[first_other]].data;
+            ll[nl].len = st.s[order[first_other]].len;
+            nl++;
+        }
+
+        for (j = start[r]; j < start[r + 1]; j++) {
+            if (j == first_other
+                || eval_entry(&set, &st.s[order[j]], 0) >= 0)
+            {
+                continue;
+            }
+
+            qs[nq] = st.s[order[j]];
+            qgrp[nq] = ng;
+            nq++;
+        }
+
+        ng++;
+    }
+
+    if (ng == 0 || nq == 0) {
+        printf("%-7s no paraphrase group with a KB entry and 2 others\n",
+               name);
+        return 0;
+    }
+
+    merged = kefu_kb_merge(&arena.allocator, kb, ll, nl, 1, kept);
+    if (merged == NULL) {
+        return -1;
+    }
+
+    nkept = 0;
+
+    for (i = 0; i < nl; i++) {
+        nkept += kept[i];
+    }
+
+    memset(&before, 0, sizeof(before));
+    memset(&after, 0, sizeof(after));
+    memset(&bm_before, 0, sizeof(bm_before));
+    memset(&bm_after, 0, sizeof(bm_after));
+
+    for (i = 0; i < nq; i++) {
+        nh = kefu_kb_search(kb, s, qs[i].data, qs[i].len, -1, hits, EVAL_K);
+        for (j = 0; j < (size_t) (nh > 0 ? nh : 0); j++) {
+            ranked[j] = hits[j].faq;
+        }
+        eval_grp_score(&before, ranked, nh > 0 ? (size_t) nh : 0,
+                       grp_of_faq, qgrp[i]);
+
+        nh = kefu_kb_search(merged, s, qs[i].data, qs[i].len, -1, hits,
+                            EVAL_K);
+        for (j = 0; j < (size_t) (nh > 0 ? nh : 0); j++) {
+            ranked[j] = hits[j].faq;
+        }
+        eval_grp_score(&after, ranked, nh > 0 ? (size_t) nh : 0,
+                       grp_of_faq, qgrp[i]);
+    }
+
+    /* plain BM25 on the same KBs: the adopted question as one more doc */
+    set2 = set;
+    set2.s = malloc((set.n + nl + 1) * sizeof(kefu_str_t));
+    set2.faq = malloc((set.n + nl + 1) * sizeof(uint32_t));
+    acc = calloc(set.n + nl + 1, sizeof(float));
+    touched = calloc(set.n + nl + 1, sizeof(uint32_t));
+    if (set2.s == NULL || set2.faq == NULL || acc == NULL || touched == NULL)
+    {
+        return -1;
+    }
+
+    memcpy(set2.s, set.s, set.n * sizeof(kefu_str_t));
+    memcpy(set2.faq, set.faq, set.n * sizeof(uint32_t));
+
+    for (i = 0; i < nl; i++) {
+        set2.s[set.n + i].data = (unsigned char *) ll[i].text;
+        set2.s[set.n + i].len = ll[i].len;
+        set2.faq[set.n + i] = ll[i].faq;
+    }
+
+    set2.n = set.n + nl;
+
+    eval_bm25_build(&bm, &set);
+    for (i = 0; i < nq; i++) {
+        k = eval_bm25_search(&bm, acc, touched, &qs[i], ranked, EVAL_K);
+        eval_grp_score(&bm_before, ranked, k, grp_of_faq, qgrp[i]);
+    }
+    eval_bm25_free(&bm);
+
+    eval_bm25_build(&bm, &set2);
+    for (i = 0; i < nq; i++) {
+        k = eval_bm25_search(&bm, acc, touched, &qs[i], ranked, EVAL_K);
+        eval_grp_score(&bm_after, ranked, k, grp_of_faq, qgrp[i]);
+    }
+    eval_bm25_free(&bm);
+
+    printf("%-7s %6ld %6zu %6zu  %.3f %.3f %.3f -> %.3f %.3f %.3f"
+           "  x%.2f | %.3f %.3f %.3f -> %.3f %.3f %.3f\n",
+           name, ng, nkept, nq,
+           before.top1 / nq, before.top3 / nq, before.mrr / nq,
+           after.top1 / nq, after.top3 / nq, after.mrr / nq,
+           before.top1 > 0 ? after.top1 / before.top1 : 0.0,
+           bm_before.top1 / nq, bm_before.top3 / nq, bm_before.mrr / nq,
+           bm_after.top1 / nq, bm_after.top3 / nq, bm_after.mrr / nq);
+    fflush(stdout);
+
+    free(set2.s);
+    free(set2.faq);
+    free(acc);
+    free(touched);
+    free(parent);
+    free(cnt);
+    free(order);
+    free(start);
+    free(grp_of_faq);
+    free(qs);
+    free(qgrp);
+    free(ll);
+    free(kept);
+    free(pa);
+    free(pb);
+    free(buf);
+    eval_set_free(&st);
+    eval_set_free(&set);
+    free(keep[0]);
+    free(keep[1]);
+    free(keep[2]);
+    kefu_arena_free(&arena);
+
+    return 0;
+}
+
+
 /* logistic regression by Newton's method on (1, s1, s1 - s2, cov) */
 static void
 eval_fit(eval_ctx_t *ec)
@@ -1574,6 +1972,20 @@ main(int argc, char **argv)
 
         eval_set_free(&set);
         kefu_arena_free(&ec.arena);
+
+        printf("\nlearning protocol: top-1/top-3/MRR@10 of the groups' other"
+               " members, before -> after one adopted similar question per"
+               " group\n%-7s %6s %6s %6s  %-17s    %-17s  %5s | %s\n",
+               "set", "groups", "adopt", "asked", "engine before",
+               "engine after", "gain", "BM25 before -> after");
+
+        for (i = 0; i < (int) (sizeof(sets) / sizeof(sets[0])); i++) {
+            snprintf(path, sizeof(path), "%s/%s", data, sets[i].file);
+
+            if (eval_learn(sets[i].name, path) != 0) {
+                return 1;
+            }
+        }
     }
 
     if (ec.fit) {
