@@ -21,7 +21,9 @@
  */
 
 #include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_service.h"
 #include "kefu_learn.h"
+#include "kefu_stats.h"
 
 
 #define NGX_HTTP_KEFU_LEARN_ID_LEN    21    /* 13 ms digits + 8 hex */
@@ -105,6 +107,9 @@ static ngx_int_t ngx_http_kefu_learn_list(ngx_http_request_t *r,
 static void ngx_http_kefu_learn_deleted(ngx_http_request_t *r, void *data,
     ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
 static int ngx_http_kefu_learn_cmp(const void *a, const void *b);
+static void ngx_http_kefu_learn_suggested(ngx_http_request_t *r,
+    void *data, ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies,
+    ngx_uint_t n);
 
 
 #define ngx_http_kefu_learn_idch(c)                                          \
@@ -972,4 +977,157 @@ ngx_http_kefu_admin_kb_export(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
     }
 
     return ngx_http_kefu_send_json(r, NGX_HTTP_OK, &b);
+}
+
+
+/*
+ * What the trainer could adopt: the questions of the last `days` days
+ * the robot did not answer directly (clarified, fell back or handed over;
+ * the stats' ":u" sets), most asked first, each with the 3 FAQs it most
+ * likely belongs to, ranked by the tenant's current (merged) KB.  One
+ * Redis command (ZUNION of the days' sets).
+ */
+ngx_int_t
+ngx_http_kefu_admin_kb_suggestions(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx)
+{
+    char                        day[16];
+    ngx_int_t                   days, top, rc;
+    ngx_str_t                   v, *a;
+    ngx_uint_t                  i;
+    ngx_http_kefu_redis_cmd_t   cmd;
+
+    days = 7;
+    top = 10;
+
+    if (ngx_http_arg(r, (u_char *) "days", 4, &v) == NGX_OK) {
+        days = ngx_atoi(v.data, v.len);
+        if (days < 1 || days > 90) {
+            return ngx_http_kefu_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                            "invalid_request",
+                                            "days must be 1..90");
+        }
+    }
+
+    if (ngx_http_arg(r, (u_char *) "top", 3, &v) == NGX_OK) {
+        top = ngx_atoi(v.data, v.len);
+        if (top < 1 || top > 50) {
+            return ngx_http_kefu_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                            "invalid_request",
+                                            "top must be 1..50");
+        }
+    }
+
+    a = ngx_palloc(r->pool, (days + 3) * sizeof(ngx_str_t));
+    if (a == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_str_set(&a[0], "ZUNION");
+    a[1].data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (a[1].data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    a[1].len = ngx_sprintf(a[1].data, "%i", days) - a[1].data;
+
+    for (i = 0; i < (ngx_uint_t) days; i++) {
+        kefu_stats_day(ngx_time(), (int) i, day);
+
+        if (ngx_http_kefu_day_key(r, ctx, (u_char *) day, ":u", &a[2 + i])
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    ngx_str_set(&a[2 + days], "WITHSCORES");
+
+    cmd.argc = days + 3;
+    cmd.argv = a;
+
+    ctx->data = ngx_palloc(r->pool, sizeof(ngx_int_t));
+    if (ctx->data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    *(ngx_int_t *) ctx->data = top;
+
+    rc = ngx_http_kefu_redis_send(r, &cmd, 1,
+                                  ngx_http_kefu_learn_suggested, ctx);
+
+    return ngx_http_kefu_redis_started(r, rc);
+}
+
+
+static void
+ngx_http_kefu_learn_suggested(ngx_http_request_t *r, void *data,
+    ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
+{
+    int                           nh;
+    size_t                        i, j, m, top, k;
+    kefu_buf_t                    b;
+    kefu_hit_t                    hits[3];
+    const kefu_kb_t              *kb;
+    const kefu_faq_t             *faq;
+    ngx_http_kefu_ctx_t          *ctx = data;
+    ngx_http_kefu_main_conf_t    *kmcf;
+    ngx_http_kefu_redis_reply_t  *rep, *q, *sc;
+
+    if (rc != NGX_OK || n != 1 || replies[0]->type != REDIS_REPLY_ARRAY
+        || replies[0]->elements % 2)
+    {
+        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+        return;
+    }
+
+    rep = replies[0];
+    kb = ctx->tenant->kb;
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
+    top = (size_t) *(ngx_int_t *) ctx->data;
+    m = rep->elements / 2;
+
+    kefu_buf_init(&b, &ctx->alloc, 4096);
+    kefu_buf_adds(&b, "{\"items\":[");
+
+    /* ZUNION gives ascending scores: the most asked are last */
+    for (i = 0, k = 0; i < m && k < top; i++) {
+        q = rep->element[2 * (m - 1 - i)];
+        sc = rep->element[2 * (m - 1 - i) + 1];
+
+        if (q->type != REDIS_REPLY_STRING || sc->type != REDIS_REPLY_STRING)
+        {
+            continue;
+        }
+
+        nh = kefu_kb_search(kb, kmcf->scratch, q->str.data, q->str.len, -1,
+                            hits, 3);
+        if (nh < 0) {
+            continue;
+        }
+
+        kefu_buf_adds(&b, k++ ? ",{\"question\":" : "{\"question\":");
+        kefu_buf_add_json_str(&b, q->str.data, q->str.len);
+        kefu_buf_addf(&b, ",\"count\":%lld,\"faqs\":[",
+                      (long long) ngx_atoof(sc->str.data, sc->str.len));
+
+        for (j = 0; j < (size_t) nh; j++) {
+            faq = &kb->faqs[hits[j].faq];
+
+            kefu_buf_adds(&b, j ? ",{\"faq_id\":" : "{\"faq_id\":");
+            kefu_buf_add_json_str(&b, faq->id.data, faq->id.len);
+            kefu_buf_adds(&b, ",\"question\":");
+            kefu_buf_add_json_str(&b, faq->question.data,
+                                  faq->question.len);
+            kefu_buf_addf(&b, ",\"score\":%.4f,\"confidence\":%.4f}",
+                          hits[j].score, hits[j].confidence);
+        }
+
+        kefu_buf_adds(&b, "]}");
+    }
+
+    kefu_buf_adds(&b, "]}\n");
+
+    ngx_http_finalize_request(r, ngx_http_kefu_send_json(r, NGX_HTTP_OK,
+                                                         &b));
 }

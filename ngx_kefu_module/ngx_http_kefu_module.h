@@ -241,6 +241,8 @@ ngx_int_t ngx_http_kefu_admin_similar_delete(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx);
 ngx_int_t ngx_http_kefu_admin_kb_export(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx);
+ngx_int_t ngx_http_kefu_admin_kb_suggestions(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
 
 /* ngx_http_kefu_metrics.c */
 char *ngx_http_kefu_metrics_directive(ngx_conf_t *cf, ngx_command_t *cmd,

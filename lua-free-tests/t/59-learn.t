@@ -63,6 +63,24 @@ sub learned_keys { $t->redis_cmd('KEYS', 'kefu:{demo}:learned*') }
 
 ok(!answered_by($odd, 'withdraw-how'), 'before: not answered');
 
+# suggestions: the unanswered question, with the FAQs it may belong to
+my $sug;
+my $sdeadline = time + 5;
+while (time < $sdeadline) {
+    $sug = $t->get('/kefu/v1/admin/kb/suggestions?days=1&top=5',
+                   token => $adm);
+    last if grep { $_->{question} eq $odd } @{ $sug->{json}{items} || [] };
+    sleep 0.05;
+}
+is($sug->{status}, 200, 'suggestions');
+my ($item) = grep { $_->{question} eq $odd } @{ $sug->{json}{items} || [] };
+ok($item && $item->{count} >= 1 && @{ $item->{faqs} } <= 3,
+   'the unanswered question, asked once, with at most 3 FAQs');
+is($t->get('/kefu/v1/admin/kb/suggestions', token => $usr)->{status}, 403,
+   'suggestions: user 403');
+is($t->get('/kefu/v1/admin/kb/suggestions?days=0', token => $adm)
+     ->{status}, 400, 'suggestions: days 0 is 400');
+
 # admin only, bad input: nothing written
 is($t->post($base, token => $usr,
             body => { faq_id => 'withdraw-how', question => $odd })->{status},
