@@ -47,8 +47,13 @@ kefu_kb_merge(kefu_alloc_t *a, const kefu_kb_t *base,
 
         /* what the file holds already is not learned twice */
         if (l[i].faq < base->nfaqs && l[i].len <= KEFU_LEARN_MAX_LEN) {
-            e = kefu_kb_exact(base, s, l[i].text, l[i].len);
-            ok1 = (e == -1);
+            if (l[i].known) {
+                ok1 = (l[i].known == 1);
+
+            } else {
+                e = kefu_kb_exact(base, s, l[i].text, l[i].len);
+                ok1 = (e == -1);
+            }
         }
 
         keep[i] = ok1;

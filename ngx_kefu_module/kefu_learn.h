@@ -26,6 +26,9 @@ typedef struct {
     uint32_t              faq;          /* FAQ index in the file KB */
     const unsigned char  *text;
     size_t                len;
+    unsigned              known:2;      /* 0: look whether the file KB has
+                                           it; 1: it has not; 2: it has
+                                           (a previous merge's kept[]) */
 } kefu_learned_t;
 
 
@@ -35,8 +38,9 @@ typedef struct {
  * (after the index's normalisation) the file KB already holds, or that
  * is invalid, is left out and kept[i] set to 0 (else 1; kept may be
  * NULL): after an export and a reload those are the ones the file now
- * has.  Temporary memory comes from a private arena.  NULL for want of
- * memory.
+ * has.  Looking costs a search per question: l[i].known passes on what
+ * an earlier merge over the same base found.  Temporary memory comes
+ * from a private arena.  NULL for want of memory.
  */
 kefu_kb_t *kefu_kb_merge(kefu_alloc_t *a, const kefu_kb_t *base,
     const kefu_learned_t *l, size_t n, uint64_t generation,

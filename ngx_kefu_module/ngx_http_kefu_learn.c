@@ -351,7 +351,7 @@ ngx_http_kefu_learn_apply(ngx_http_kefu_tenant_t *t,
     u_char                        *p, *tab1, *tab2, *end;
     size_t                         len;
     uint32_t                       ndocs;
-    ngx_uint_t                     i, m;
+    ngx_uint_t                     i, j, m;
     kefu_kb_t                     *kb;
     ngx_pool_t                    *pool;
     kefu_alloc_t                   alloc;
@@ -424,11 +424,29 @@ ngx_http_kefu_learn_apply(ngx_http_kefu_tenant_t *t,
     ngx_qsort(e, m, sizeof(ngx_http_kefu_learn_entry_t),
               ngx_http_kefu_learn_cmp);
 
-    for (i = 0; i < m; i++) {
+    for (i = 0, j = 0; i < m; i++) {
         /* an FAQ the file no longer has: kept, not indexed */
         ll[i].faq = e[i].faq >= 0 ? (uint32_t) e[i].faq : 0xffffffffu;
         ll[i].text = e[i].question.data;
         ll[i].len = e[i].question.len;
+        ll[i].known = 0;
+
+        /* the file KB never changes in a worker: what the last build
+         * found out about an entry (both lists sorted by id) holds */
+        while (j < l->n
+               && ngx_memn2cmp(l->entries[j].id.data, e[i].id.data,
+                               l->entries[j].id.len, e[i].id.len) < 0)
+        {
+            j++;
+        }
+
+        if (j < l->n && l->entries[j].id.len == e[i].id.len
+            && ngx_memcmp(l->entries[j].id.data, e[i].id.data,
+                          e[i].id.len) == 0
+            && l->entries[j].faq == e[i].faq)
+        {
+            ll[i].known = l->entries[j].kept ? 1 : 2;
+        }
     }
 
     alloc.alloc = ngx_http_kefu_pool_alloc;

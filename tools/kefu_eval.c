@@ -1309,6 +1309,7 @@ eval_learn(const char *name, const char *path)
             ll[nl].faq = set.faq[kbm];
             ll[nl].text = st.s[order[first_other]].data;
             ll[nl].len = st.s[order[first_other]].len;
+            ll[nl].known = 0;
             nl++;
         }
 

@@ -128,6 +128,7 @@ main(void)
         l[nl].faq = (uint32_t) faq;
         l[nl].text = (const unsigned char *) qs[i];
         l[nl].len = strlen(qs[i]);
+        l[nl].known = 0;
         nl++;
     }
 
@@ -135,6 +136,7 @@ main(void)
     l[nl].faq = 0;
     l[nl].text = kb->faqs[0].question.data;
     l[nl].len = kb->faqs[0].question.len;
+    l[nl].known = 0;
     nl++;
 
     merged = kefu_kb_merge(&arena.allocator, kb, l, nl, 7, kept);
@@ -204,6 +206,18 @@ main(void)
     merged2->generation = 8;
     ok(kefu_memo_get(m, merged2, -1, l[0].text, l[0].len, hits, 8) == -1,
        "memo: not served to another generation at the same address");
+
+    /* what a merge found out, passed on: the same KB without looking */
+    for (i = 0; i < nl; i++) {
+        l[i].known = kept[i] ? 1 : 2;
+    }
+    merged2 = kefu_kb_merge(&arena.allocator, kb, l, nl, 11, NULL);
+    ok(merged2 != NULL && kefu_kb_ndocs(merged2) == kefu_kb_ndocs(merged)
+       && same_rankings(merged, merged2, s, qs, nq),
+       "merge with known flags: the same KB");
+    for (i = 0; i < nl; i++) {
+        l[i].known = 0;
+    }
 
     /* nothing learned: the same rankings as the file KB */
     none = kefu_kb_merge(&arena.allocator, kb, NULL, 0, 9, NULL);
