@@ -124,6 +124,7 @@ ngx_http_kefu_learn_init_conf(ngx_conf_t *cf,
                                      &ngx_http_kefu_learn_del_lua };
 
     ngx_conf_init_uint_value(kmcf->learned_max, 10000);
+    ngx_conf_init_value(kmcf->learned_poll, 1);
 
     return ngx_http_kefu_add_scripts(cf, kmcf, sources, kmcf->learn_scripts,
                                      2);
@@ -157,7 +158,9 @@ ngx_http_kefu_learn_init_process(ngx_cycle_t *cycle,
         t[i].learn = l;
     }
 
-    if (!ngx_http_kefu_redis_configured() || kmcf->tenants.nelts == 0) {
+    if (!ngx_http_kefu_redis_configured() || kmcf->tenants.nelts == 0
+        || !kmcf->learned_poll)
+    {
         return NGX_OK;
     }
 

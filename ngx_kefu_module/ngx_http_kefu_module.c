@@ -80,6 +80,13 @@ static ngx_command_t  ngx_http_kefu_commands[] = {
       offsetof(ngx_http_kefu_main_conf_t, learned_max),
       &ngx_http_kefu_learned_max_bounds },
 
+    { ngx_string("kefu_learned_poll"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_kefu_main_conf_t, learned_poll),
+      NULL },
+
     { ngx_string("kefu_report_replicas"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
       ngx_http_kefu_report_replicas,
@@ -141,6 +148,7 @@ ngx_http_kefu_create_main_conf(ngx_conf_t *cf)
 
     kmcf->stats_flush = NGX_CONF_UNSET_MSEC;
     kmcf->learned_max = NGX_CONF_UNSET_UINT;
+    kmcf->learned_poll = NGX_CONF_UNSET;
 
     if (ngx_array_init(&kmcf->tenants, cf->pool, 4,
                        sizeof(ngx_http_kefu_tenant_t))

@@ -62,6 +62,7 @@ typedef struct {
     ngx_msec_t                  report_replicas_timeout;
     ngx_uint_t                  sorted;     /* tenants sorted by name */
     ngx_uint_t                  learned_max;    /* kefu_learned_max */
+    ngx_flag_t                  learned_poll;   /* kefu_learned_poll */
     ngx_int_t                   learn_scripts[2];
     void                       *scratch;    /* the worker's search state */
     void                       *memo;       /* its kefu_memo_t of /v1/ask */
