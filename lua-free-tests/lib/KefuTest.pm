@@ -253,6 +253,9 @@ sub conf {
     my $workers = $self->{workers} || 2;
     # stats_flush => '' leaves the module's default
     my $flush = $self->{stats_flush} // '10ms';
+    # without the harness's Redis (fake servers, own setups) the workers'
+    # poll of learned questions would be traffic those tests do not expect
+    my $poll = $self->{learned_poll} // ($self->{redis_port} ? 1 : 0);
     # valgrind follows one process: nginx runs single, in the foreground
     my $mode = $VALGRIND ? "daemon off;\nmaster_process off;"
                          : "daemon on;\nmaster_process on;";
@@ -267,6 +270,7 @@ events { worker_connections 1024; }
 http {
     access_log $d/logs/access.log;
     @{[ $flush ne '' ? "kefu_stats_flush $flush;" : '' ]}
+    @{[ $poll ? '' : 'kefu_learned_poll off;' ]}
     client_body_temp_path $d/tmp/body;
     proxy_temp_path $d/tmp/proxy;
     fastcgi_temp_path $d/tmp/fastcgi;

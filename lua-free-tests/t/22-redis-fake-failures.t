@@ -20,9 +20,7 @@ use FakeRedis;
 my $fake = FakeRedis->new(mode => 'ok');
 my $t = KefuTest->new(redis => 0, no_ssl => 1, workers => 1,
     redis_directive => 'kefu_redis 127.0.0.1:' . $fake->port
-                       . ' timeout=300ms connect_timeout=500ms;'
-                       # the fake answers requests only
-                       . ' kefu_learned_poll off;');
+                       . ' timeout=300ms connect_timeout=500ms;');
 my $token = FakeRedis::token_for($t);
 my $path = '/kefu/v1/whoami';
 

@@ -21,9 +21,7 @@ use FakeRedis;
 my $fake = FakeRedis->new(mode => 'ok');
 my $t = KefuTest->new(redis => 0, no_ssl => 1, workers => 1,
     redis_directive => 'kefu_redis 127.0.0.1:' . $fake->port
-                       . ' timeout=5s max_pending=4;'
-                       # the slots are the requests' only
-                       . ' kefu_learned_poll off;');
+                       . ' timeout=5s max_pending=4;');
 my $token = FakeRedis::token_for($t);
 my $path = '/kefu/v1/whoami';
 my $out = tempdir('pending-XXXXXX', TMPDIR => 1, CLEANUP => 1);
