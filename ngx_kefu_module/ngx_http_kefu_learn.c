@@ -689,8 +689,10 @@ ngx_http_kefu_learn_added(ngx_http_request_t *r, void *data, ngx_int_t rc,
     ngx_http_kefu_ctx_t          *ctx = data;
     ngx_http_kefu_redis_reply_t  *rep;
 
-    if (rc != NGX_OK || n != 1) {
-        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+    rc = ngx_http_kefu_redis_outcome(r, rc, replies, n, 1,
+                                     "the learned question script", NULL);
+    if (rc != NGX_DECLINED) {
+        ngx_http_finalize_request(r, rc);
         return;
     }
 
@@ -700,10 +702,10 @@ ngx_http_kefu_learn_added(ngx_http_request_t *r, void *data, ngx_int_t rc,
         || rep->element[0]->type != REDIS_REPLY_STRING
         || rep->element[1]->type != REDIS_REPLY_STRING)
     {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "kefu: learned question script failed: \"%V\"",
-                      &rep->str);
-        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+        ngx_http_finalize_request(r,
+            ngx_http_kefu_redis_unexpected(r, rep,
+                                           "the learned question script",
+                                           NULL));
         return;
     }
 
@@ -912,8 +914,18 @@ ngx_http_kefu_learn_deleted(ngx_http_request_t *r, void *data, ngx_int_t rc,
     kefu_buf_t            b;
     ngx_http_kefu_ctx_t  *ctx = data;
 
-    if (rc != NGX_OK || n != 1 || replies[0]->type != REDIS_REPLY_INTEGER) {
-        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+    rc = ngx_http_kefu_redis_outcome(r, rc, replies, n, 1,
+                                     "the learned question delete", NULL);
+    if (rc != NGX_DECLINED) {
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    if (replies[0]->type != REDIS_REPLY_INTEGER) {
+        ngx_http_finalize_request(r,
+            ngx_http_kefu_redis_unexpected(r, replies[0],
+                                           "the learned question delete",
+                                           NULL));
         return;
     }
 
@@ -1095,10 +1107,15 @@ ngx_http_kefu_learn_suggested(ngx_http_request_t *r, void *data,
     ngx_http_kefu_main_conf_t    *kmcf;
     ngx_http_kefu_redis_reply_t  *rep, *q, *sc;
 
-    if (rc != NGX_OK || n != 1 || replies[0]->type != REDIS_REPLY_ARRAY
-        || replies[0]->elements % 2)
-    {
-        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+    rc = ngx_http_kefu_redis_outcome(r, rc, replies, n, 1, "ZUNION", NULL);
+    if (rc != NGX_DECLINED) {
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    if (replies[0]->type != REDIS_REPLY_ARRAY || replies[0]->elements % 2) {
+        ngx_http_finalize_request(r,
+            ngx_http_kefu_redis_unexpected(r, replies[0], "ZUNION", NULL));
         return;
     }
 

@@ -112,10 +112,16 @@ my $r = $t->post($base, token => $adm,
 is($r->{status}, 201, 'added: 201');
 my $id = $r->{json}{id} // '';
 like($id, qr/^[0-9a-f]{21}$/, 'with an id');
-ok(settles($odd, 'withdraw-how', 1, 2.0 + 3.0),
+# the first answer shows the addition reached a worker; 12 in a row on
+# fresh connections that both have it
+my $first;
+while (!defined $first && time < $t0 + 10) {
+    $first = time - $t0 if answered_by($odd, 'withdraw-how');
+}
+ok(defined $first && $first < 2.5,
+   sprintf('answered within about 2 s (%.2f s)', $first // -1));
+ok(settles($odd, 'withdraw-how', 1, 10),
    'answered by both workers (12 fresh connections in a row)');
-my $took = time - $t0;
-cmp_ok($took, '<', 2.0 + 1.0, sprintf('within about 2 s (%.2f s)', $took));
 
 # the same wording again, as the index sees it
 $r = $t->post($base, token => $adm,
