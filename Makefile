@@ -40,7 +40,7 @@ all: module tools
 DEB_PKGS = nginx nginx-dev libhiredis-dev libyajl-dev libssl-dev \
            redis-server openssl curl wrk clang libclang-rt-14-dev \
            libio-socket-ssl-perl libjson-xs-perl valgrind nghttp2-client \
-           procps
+           procps chromium fonts-noto-cjk
 deps:
 	@$(TOP)/tools/install-deps.sh $(DEB_PKGS)
 
@@ -95,7 +95,7 @@ fuzz: fuzz-build
 eval: $(BUILD)/tools/kefu_eval
 	$(BUILD)/tools/kefu_eval --data $(DATA) $(if $(PAIRS),--pairs $(PAIRS))
 
-integration: module-asan tools
+integration: module-asan tools web-npm browser-npm
 	@$(TOP)/tools/integration.sh
 
 # Command 2: everything from scratch, every test.  Integration responses
@@ -120,7 +120,7 @@ soak: $(if $(SOAK_ASAN),module-asan,module) tools
 
 # Command 1: the demo service.
 run: deps
-	@$(MAKE) --no-print-directory module tools
+	@$(MAKE) --no-print-directory module tools web-npm
 	@$(TOP)/tools/demo.sh start
 
 stop:
@@ -149,7 +149,8 @@ clean:
 # --- hardening: valgrind run, OpenAPI lint and check (issue 7) -----------
 
 VALGRIND_TESTS ?= lua-free-tests/t/10-auth.t lua-free-tests/t/30-ask.t
-.PHONY: integration-valgrind npm-tools openapi-lint openapi-check
+.PHONY: integration-valgrind npm-tools openapi-lint openapi-check \
+        web-npm browser-npm
 
 # nginx single-process under valgrind with the module built without ASan
 integration-valgrind: module tools
@@ -173,3 +174,15 @@ openapi-lint: npm-tools
 openapi-check: npm-tools
 	@NODE_PATH=$(NPM_DIR)/node_modules node $(TOP)/tools/openapi-check.mjs \
 	    $(TOP)/docs/openapi.yaml $(OPENAPI_RECORD)
+
+# --- web pages and browser tests (issue 12) ---------------------------
+
+# the chart library of the console (web/package-lock.json), served by the
+# demo's nginx from here; puppeteer-core for the browser tests
+# (lua-free-tests/browser/package-lock.json), driving Debian's chromium:
+# no browser download.  Installed with `npm ci` when the lock changed.
+web-npm:
+	@$(TOP)/tools/npm-ci.sh $(TOP)/web $(BUILD)/web-npm
+
+browser-npm:
+	@$(TOP)/tools/npm-ci.sh $(TOP)/lua-free-tests/browser $(BUILD)/browser-npm

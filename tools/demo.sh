@@ -12,6 +12,7 @@ redis_port=${KEFU_REDIS_PORT:-6390}
 kb=${KEFU_KB:-$top/demo/kb.json}
 module=${KEFU_MODULE:-$top/build/nginx/ngx_http_kefu_module.so}
 nginx=${KEFU_NGINX:-/usr/sbin/nginx}
+webnpm=${KEFU_WEB_NPM:-$top/build/web-npm}
 
 if [ -n "${KEFU_REDIS:-}" ]; then
     redis_addr=$KEFU_REDIS
@@ -58,6 +59,8 @@ EOF
         -e "s|@REDIS@|$redis_addr|g" -e "s|@HTTP_PORT@|$http_port|g" \
         -e "s|@HTTPS_PORT@|$https_port|g" \
         "$top/demo/nginx.conf.in" > "$dir/nginx.conf"
+    sed -e "s|@WEB@|$top/web|g" -e "s|@WEBNPM@|$webnpm|g" \
+        "$top/demo/web.conf.in" > "$dir/web.conf"
 }
 
 start() {
@@ -100,6 +103,13 @@ ngx_kefu demo is running (state in $dir)
   HTTP   http://127.0.0.1:$http_port/kefu/v1/
   HTTPS  https://127.0.0.1:$https_port/kefu/v1/   (self-signed, HTTP/2)
   Redis  $redis_addr
+
+Open in a browser (the token rides in the URL fragment, never sent to the
+server; the page keeps it for this tab and removes it from the address bar):
+  Chat page, demo user u1:
+    http://127.0.0.1:$http_port/kefu/web/chat.html?scene=bill#token=$tok
+  Trainer's console, admin "trainer":
+    http://127.0.0.1:$http_port/kefu/web/console.html#token=$adm
 
 Tokens (1 hour; more with: make token USER=u2 [SCOPE=admin]):
   export TOKEN=$tok
