@@ -1,0 +1,506 @@
+// Drives the chat page and the trainer's console in Debian's chromium
+// (puppeteer-core from build/browser-npm, no browser download) against the
+// nginx + Redis that lua-free-tests/t/70-browser.t started.  Prints one
+// line per check, "check 1|0 <name> [detail]", and "value <name> <json>"
+// for what the .t file verifies in Redis.  Never exits early on a failed
+// check; a thrown error prints "fatal ...".
+//
+// Environment: KEFU_BASE (…/kefu/web/), KEFU_API (…/kefu/v1/), tokens
+// KEFU_USER_TOKEN, KEFU_ADMIN_TOKEN, KEFU_PLAIN_TOKEN (a user of the same
+// tenant), KEFU_OTHER_ADMIN (admin of another tenant), KEFU_SHOTS (dir for
+// screenshots), KEFU_DOC_SHOT (the README's PNG), BROWSER_NPM, CHROMIUM.
+import {createRequire} from 'node:module';
+import {mkdirSync, writeFileSync, readFileSync} from 'node:fs';
+
+const env = process.env;
+const require = createRequire(env.BROWSER_NPM + '/package.json');
+const puppeteer = require('puppeteer-core');
+
+const BASE = env.KEFU_BASE;
+const API = env.KEFU_API;
+const SHOTS = env.KEFU_SHOTS;
+const T = {user: env.KEFU_USER_TOKEN, admin: env.KEFU_ADMIN_TOKEN,
+           plain: env.KEFU_PLAIN_TOKEN, other: env.KEFU_OTHER_ADMIN};
+const WAIT = 20000;   // generous: two cores shared by many jobs
+
+function check(ok, name, detail) {
+    const d = detail === undefined ? '' : ' ' + JSON.stringify(detail);
+    console.log(`check ${ok ? 1 : 0} ${name}${ok ? '' : d}`);
+    return ok;
+}
+function value(name, v) {
+    console.log(`value ${name} ${JSON.stringify(v)}`);
+}
+
+async function call(token, method, path, body, headers) {
+    const h = Object.assign({Authorization: 'Bearer ' + token}, headers);
+    if (body !== undefined) {
+        h['Content-Type'] = 'application/json';
+    }
+    const r = await fetch(API + path, {method, headers: h,
+        body: body === undefined ? undefined : JSON.stringify(body)});
+    const text = await r.text();
+    return {status: r.status, json: text ? JSON.parse(text) : null};
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// polls fn until it returns a truthy value (or the deadline)
+async function until(fn, ms = WAIT) {
+    const end = Date.now() + ms;
+    for (;;) {
+        const v = await fn();
+        if (v || Date.now() > end) {
+            return v;
+        }
+        await sleep(100);
+    }
+}
+
+const browser = await puppeteer.launch({
+    executablePath: env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless=new', '--no-sandbox', '--disable-gpu',
+           '--disable-quic', '--no-first-run',
+           '--disable-background-networking', '--disable-component-update',
+           '--disable-sync', '--user-data-dir=' + env.KEFU_PROFILE,
+           '--lang=zh-CN'],
+});
+
+const cspViolations = [];
+const pageErrors = [];
+
+async function open(url, w = 360, h = 640) {
+    const p = await browser.newPage();
+    await p.setViewport({width: w, height: h});
+    p.setDefaultTimeout(WAIT);
+    await p.exposeFunction('__kefuCsp', (v) => cspViolations.push(v));
+    await p.evaluateOnNewDocument(() => {
+        document.addEventListener('securitypolicyviolation', (e) => {
+            window.__kefuCsp(e.violatedDirective + ' ' + e.blockedURI);
+        });
+    });
+    p.on('pageerror', (e) => pageErrors.push(String(e.message || e)));
+    await p.goto(url, {waitUntil: 'load'});
+    return p;
+}
+
+async function shot(p, name, sizes = [[360, 640], [1280, 800]]) {
+    for (const [w, h] of sizes) {
+        await p.setViewport({width: w, height: h});
+        await sleep(150);
+        await p.screenshot({path: `${SHOTS}/${name}-${w}x${h}.png`});
+    }
+    await p.setViewport({width: 360, height: 640});
+}
+
+// clicks the button whose text is exactly `text` (the last one: the newest)
+async function clickText(p, selector, text) {
+    const ok = await p.$$eval(selector, (bs, t) => {
+        const b = bs.filter((x) => x.textContent.trim() === t).pop();
+        if (b) {
+            b.click();
+        }
+        return !!b;
+    }, text);
+    if (!ok) {
+        throw new Error(`no ${selector} "${text}"`);
+    }
+}
+
+const lastReply = (p) => p.$$eval('article.msg.bot', (as) => {
+    const a = as[as.length - 1];
+    return a ? {type: a.dataset.type, turn: +a.dataset.turn,
+                text: a.innerText} : null;
+});
+
+async function replyCount(p) {
+    return p.$$eval('article.msg.bot', (as) => as.length);
+}
+
+// sends a question through the input and waits for its reply
+async function askTyped(p, q) {
+    const n = await replyCount(p);
+    await p.type('#q', q);
+    await p.click('#send');
+    await p.waitForFunction((k) =>
+        document.querySelectorAll('article.msg.bot').length > k, {}, n);
+    return lastReply(p);
+}
+
+async function tapAndWait(p, selector, text) {
+    const n = await replyCount(p);
+    await clickText(p, selector, text);
+    await p.waitForFunction((k) =>
+        document.querySelectorAll('article.msg.bot').length > k, {}, n);
+    return lastReply(p);
+}
+
+const session = (p) => p.evaluate(() =>
+    JSON.parse(sessionStorage.getItem('kefu.chat.session')));
+
+async function chat() {
+    // --- open with a scene: 猜你关心 at once, the token gone from the URL
+    const p = await open(BASE + 'chat.html?scene=bill#token=' + T.user);
+    await p.waitForSelector('.suggestion');
+    const url = p.url();
+    check(!url.includes('token') && !url.includes('#'),
+          'token removed from the address bar', url);
+    check(await p.evaluate(() => sessionStorage.getItem('kefu.chat.token')
+          !== null), 'token kept in sessionStorage');
+    const sug = await p.$$eval('.suggestion', (bs) => bs.map((b) =>
+        ({faq: b.dataset.faq, reason: b.dataset.reason, q: b.textContent})));
+    check(sug.length > 0 && sug[0].reason === 'scene',
+          'suggestions for the scene on open', sug);
+    await shot(p, 'chat-suggestions');
+
+    // --- clarify, then a choice
+    let r = await askTyped(p, '还款');
+    check(r.type === 'clarify', 'clarify for a vague question', r);
+    const choices = await p.$$eval('.choices button', (bs) => bs.length);
+    check(choices >= 2, 'clarify shows its choices as buttons', choices);
+    await p.click('.choices button');
+    await p.waitForFunction(() => {
+        const a = [...document.querySelectorAll('article.msg.bot')].pop();
+        return a && a.dataset.type === 'answer';
+    });
+    r = await lastReply(p);
+    check(r.type === 'answer' && r.turn === 2 && r.text.includes('怎么还款'),
+          'a tapped choice is answered in the same session', r);
+    const sid = await session(p);
+
+    // --- follow-up in context
+    r = await askTyped(p, '蚁花怎么开通');
+    r = await askTyped(p, '那怎么关闭呢');
+    check(r.type === 'answer' && r.text.includes('蚁花怎么关闭')
+          && r.turn === 4, 'an elliptic follow-up read in context', r);
+    check(await session(p) === sid, 'one session across turns');
+
+    // --- related chip: asks by faq_id
+    const rel = await p.$$eval('article.msg.bot:last-of-type .related button',
+                               (bs) => bs.map((b) => b.textContent));
+    if (check(rel.length > 0, 'related questions shown as chips', rel)) {
+        r = await tapAndWait(p, 'article.msg.bot:last-of-type .related button',
+                             rel[0]);
+        check(r.type === 'answer' && r.text.includes(rel[0]),
+              'a related chip is answered', {rel: rel[0], r});
+    }
+
+    // --- feedback on this answer
+    await p.click('article.msg.bot:last-of-type .fb[data-helpful=true]');
+    await p.waitForSelector('article.msg.bot:last-of-type '
+        + '.fb[data-helpful=true][aria-pressed=true]');
+    check(true, 'helpful feedback recorded on the page');
+    value('feedback_turn', (await lastReply(p)).turn);
+    value('session', sid);
+
+    // --- reload: the dialogue and the session survive
+    const before = await p.$$eval('.msg', (ms) => ms.length);
+    await p.reload({waitUntil: 'load'});
+    await p.waitForSelector('article.msg.bot');
+    const after = await p.$$eval('.msg', (ms) => ms.length);
+    check(after === before, 'the dialogue is shown again after a reload',
+          {before, after});
+    r = await askTyped(p, '那手续费呢');
+    check(await session(p) === sid && r.turn === 6,
+          'the session continues after a reload', r);
+
+    // --- 503: kind message and a retry that works
+    await p.setRequestInterception(true);
+    let failed = 0;
+    const on503 = (req) => {
+        if (req.url().endsWith('/v1/ask') && req.method() === 'POST'
+            && failed === 0) {
+            failed++;
+            req.respond({status: 503, contentType: 'application/json',
+                headers: {'Retry-After': '1'},
+                body: '{"error":{"code":"redis_unavailable","message":"x"}}'});
+        } else {
+            req.continue();
+        }
+    };
+    p.on('request', on503);
+    await p.type('#q', '怎么养猫');
+    await p.click('#send');
+    await p.waitForSelector('.msg.error');
+    const etext = await p.$eval('.msg.error', (e) => e.innerText);
+    check(etext.includes('稍后再试') && etext.includes('重试'),
+          '503 shows 稍后再试 with a retry button', etext);
+    await shot(p, 'chat-error', [[360, 640]]);
+    p.off('request', on503);
+    await p.setRequestInterception(false);
+    const n = await replyCount(p);
+    await p.click('.msg.error .retry');
+    await p.waitForFunction((k) =>
+        document.querySelectorAll('article.msg.bot').length > k, {}, n);
+    r = await lastReply(p);
+    check(r.type === 'fallback' && r.text.includes('转人工客服'),
+          'the retry is answered: a fallback with the handoff offer', r);
+    check(await p.$$eval('.msg.user', (u) => u.filter((x) =>
+          x.textContent.includes('怎么养猫')).length) === 1,
+          'a retried question is shown once');
+
+    // --- emergency: 一键挂失, the first response lost on the way back
+    r = await askTyped(p, '我手机丢了,怎么办');
+    check(r.text.includes('一键挂失') && r.text.includes('一键报案'),
+          'an emergency answer offers 一键挂失 and 一键报案', r);
+    const cdp = await p.createCDPSession();
+    await cdp.send('Fetch.enable', {patterns: [{urlPattern: '*/v1/loss-reports',
+        requestStage: 'Response'}]});
+    let cut = 0;
+    const statuses = [];
+    cdp.on('Fetch.requestPaused', (ev) => {
+        statuses.push(ev.responseStatusCode);
+        if (ev.request.method === 'POST' && cut === 0) {
+            // the server made the report; the client never hears of it
+            cut++;
+            cdp.send('Fetch.failRequest', {requestId: ev.requestId,
+                                           errorReason: 'ConnectionReset'});
+        } else {
+            cdp.send('Fetch.continueRequest', {requestId: ev.requestId});
+        }
+    });
+    await clickText(p, 'article.msg.bot:last-of-type .actions button',
+                    '一键挂失');
+    await p.waitForSelector('dialog[open]');
+    const kind = await p.$eval('input[name=kind]:checked', (e) => e.value);
+    check(kind === 'phone', 'the confirmation proposes the phone', kind);
+    await shot(p, 'chat-confirm', [[360, 640]]);
+    await p.click('#report-confirm');
+    await p.waitForSelector('.msg.error .retry');
+    const pending = await p.evaluate(() =>
+        JSON.parse(sessionStorage.getItem('kefu.chat.pending_report')));
+    check(pending && /^[0-9a-f]{32}$/.test(pending.key),
+          'the Idempotency-Key is kept while the report is unconfirmed',
+          pending);
+    value('idempotency_key', pending && pending.key);
+    await p.click('.msg.error .retry');
+    await p.waitForSelector('section.report');
+    await cdp.send('Fetch.disable');
+    check(JSON.stringify(statuses) === '[201,200]',
+          'the lost first try made the report, the retry got its replay',
+          statuses);
+    const rid = await p.$eval('section.report .report-id',
+                              (e) => e.textContent);
+    const st = await p.$eval('section.report .status',
+                             (e) => e.dataset.status);
+    check(/^[0-9a-f]{32}$/.test(rid) && st === 'received',
+          'the report id and status are shown', {rid, st});
+    check(await p.evaluate(() =>
+          sessionStorage.getItem('kefu.chat.pending_report')) === null,
+          'the key is dropped once the report is confirmed');
+    value('report_id', rid);
+    await shot(p, 'chat-report');
+
+    // --- handoff: the queue position
+    await p.click('#handoff-top');
+    await p.waitForSelector('section.ticket');
+    const pos = await p.$eval('section.ticket .position strong',
+                              (e) => +e.textContent);
+    check(pos === 1, 'handoff shows the queue position', pos);
+    await shot(p, 'chat-handoff', [[360, 640]]);
+
+    // --- 没帮助 feeds the trainer's unanswered list
+    r = await askTyped(p, '怎么查看蚁花账单');
+    await p.click('article.msg.bot:last-of-type .fb[data-helpful=false]');
+    await p.waitForSelector('article.msg.bot:last-of-type '
+        + '.fb[data-helpful=false][aria-pressed=true]');
+    check(true, 'unhelpful feedback recorded on the page');
+    return {page: p, reportId: rid};
+}
+
+// a trail event puts its suggestion first, on a freshly opened page
+async function trail() {
+    const ev = await call(T.user, 'POST', 'events',
+                          {events: [{type: 'transfer_failed'}]});
+    check(ev.status === 202, 'an event of the app', ev);
+    const api = await call(T.user, 'GET', 'suggestions');
+    const p = await open(BASE + 'chat.html#token=' + T.user);
+    await p.waitForSelector('.suggestion');
+    const first = await p.$eval('.suggestion', (b) =>
+        ({faq: b.dataset.faq, reason: b.dataset.reason}));
+    check(first.reason === 'event' && first.faq === api.json.items[0].faq_id,
+          "the trail's suggestion comes first", {first, api: api.json.items[0]});
+    const before = await replyCount(p);
+    await p.click('.suggestion');
+    await p.waitForFunction((k) =>
+        document.querySelectorAll('article.msg.bot').length > k, {}, before);
+    const r = await lastReply(p);
+    check(r.type === 'answer' && r.text.includes(api.json.items[0].question),
+          'a tapped suggestion is answered by faq_id', r);
+    await p.close();
+}
+
+async function dashboardMatches(p, token) {
+    return until(async () => {
+        const s = await call(token, 'GET', 'admin/stats?days=7&top=10');
+        await p.click('#stats-refresh');
+        await sleep(300);
+        const kpis = await p.$$eval('.kpi', (ks) => Object.fromEntries(
+            ks.map((k) => [k.dataset.key, Number(k.dataset.value)])));
+        const same = Object.keys(kpis).length === 11
+            && Object.entries(kpis).every(([k, v]) => s.json.total[k] === v);
+        return same ? {kpis, total: s.json.total} : null;
+    });
+}
+
+async function console_(chatPage, reportId) {
+    const p = await open(BASE + 'console.html#token=' + T.admin, 1280, 800);
+    await p.waitForSelector('.kpi');
+    check(!p.url().includes('token'), 'console: token removed from the URL');
+    check(await p.evaluate(() => window.echarts && window.echarts.version)
+          === JSON.parse(readFileSync(env.KEFU_WEB + '/package.json'))
+              .dependencies.echarts, 'the pinned ECharts is served');
+    const m = await dashboardMatches(p, T.admin);
+    check(!!m, "the dashboard's numbers equal /v1/admin/stats", m);
+    check(await p.$$eval('#chart-daily canvas, #chart-rate canvas',
+                         (c) => c.length) >= 2, 'two charts drawn');
+    const unans = await until(async () => {
+        await p.click('#stats-refresh');
+        await sleep(300);
+        const u = await p.$$eval('#top-unanswered tbody td.q',
+                                 (t) => t.map((x) => x.textContent));
+        return u.some((q) => q.includes('养猫')) ? u : null;
+    });
+    check(!!unans, 'the unanswered list shows the question the test asked',
+          unans);
+    await shot(p, 'console-dashboard');
+
+    // test console
+    await p.click('#tab-search');
+    await p.type('#search-q', '花呗怎么还款');
+    await p.click('#search-form button[type=submit]');
+    await p.waitForSelector('.hit .term');
+    const hits = await p.$$eval('.hit', (hs) => hs.map((h) => ({
+        faq: h.dataset.faq,
+        terms: [...h.querySelectorAll('.term')].map((t) => t.textContent),
+        marks: [...h.querySelectorAll('.hit-q mark')].map((t) => t.textContent),
+        score: h.querySelector('.score').textContent})));
+    const api = await call(T.admin, 'POST', 'admin/search',
+                           {question: '花呗怎么还款', k: 5});
+    check(hits.length === api.json.items.length
+          && hits.every((h, i) => h.faq === api.json.items[i].faq_id
+              && JSON.stringify(h.terms)
+                 === JSON.stringify(api.json.items[i].matched)),
+          'the test console shows the top-k with their matched terms',
+          {hits, api: api.json.items});
+    check(hits.length > 0 && hits[0].marks.join('').length > 0,
+          'matched terms highlighted in the question', hits[0]);
+    await shot(p, 'console-search');
+
+    // back office: the report in the list, newest first; change its status
+    await p.click('#tab-reports');
+    const listed = await until(() => p.$$eval('#reports tbody tr',
+        (rs, id) => rs.some((r) => r.dataset.id === id), reportId));
+    check(listed, 'the loss report is listed as received');
+    await shot(p, 'console-reports');
+    await p.$eval(`#reports tr[data-id="${reportId}"] button`,
+                  (b) => b.click());
+    await p.waitForSelector('dialog#report-detail[open]');
+    await p.click('#detail-processing');
+    await p.waitForFunction(() => document.getElementById('detail-status')
+        && document.getElementById('detail-status').textContent === '处理中');
+    check(true, 'the back office moves the report to processing');
+    await shot(p, 'console-report-detail', [[1280, 800]]);
+    await p.click('#detail-dismiss');
+    // the user's page shows the new status
+    await chatPage.click('section.report .refresh');
+    const st = await until(() => chatPage.$eval('section.report .status',
+        (e) => e.dataset.status === 'processing' ? e.textContent : null));
+    check(st === '处理中', "the user's page shows the new status", st);
+
+    // the agent queue: the ticket with its turns; close it
+    await p.click('#tab-queue');
+    const tk = await until(() => p.$$eval('#queue .ticket', (ts) =>
+        ts.map((t) => ({id: t.dataset.id,
+                        turns: t.querySelectorAll('.turns li').length}))
+          .filter((t) => t.turns > 0)[0]));
+    check(!!tk, 'the handoff ticket is in the queue with its turns', tk);
+    await shot(p, 'console-queue');
+    if (tk) {
+        await p.$eval(`#queue .ticket[data-id="${tk.id}"] button.danger`,
+                      (b) => b.click());
+        const gone = await until(() => p.$$eval('#queue .ticket',
+            (ts, id) => !ts.some((t) => t.dataset.id === id), tk.id));
+        check(gone, 'a closed ticket leaves the queue');
+        value('ticket_id', tk.id);
+    }
+    return p;
+}
+
+// a user token: 403 shown, nothing of the tenant's data on the page
+async function forbidden() {
+    const p = await open(BASE + 'console.html#token=' + T.plain, 1280, 800);
+    await p.waitForSelector('#alert:not([hidden])');
+    const text = await p.$eval('#alert', (a) => a.textContent);
+    const data = await p.evaluate(() => ({
+        kpis: document.querySelectorAll('.kpi').length,
+        rows: document.querySelectorAll('tbody tr').length,
+        visible: [...document.querySelectorAll('.view')]
+            .filter((v) => !v.hidden).length,
+        stored: sessionStorage.getItem('kefu.console.token')}));
+    check(text.includes('403') && data.kpis === 0 && data.rows === 0
+          && data.visible === 0 && data.stored === null,
+          'a user token sees 403 and no data', {text, data});
+    await shot(p, 'console-forbidden');
+    await p.close();
+}
+
+// the console of another tenant shows none of this tenant's data
+async function otherTenant(reportId) {
+    const p = await open(BASE + 'console.html#token=' + T.other, 1280, 800);
+    await p.waitForSelector('.kpi');
+    const m = await dashboardMatches(p, T.other);
+    check(!!m && m.kpis.asked === 0, "tenant B's dashboard is its own", m);
+    const u = await p.$$eval('#top-unanswered tbody td.q',
+                             (t) => t.map((x) => x.textContent));
+    check(!u.some((q) => q.includes('养猫')),
+          "tenant B does not see tenant A's unanswered questions", u);
+    await p.click('#tab-reports');
+    await sleep(500);
+    const rows = await p.$$eval('#reports tbody tr', (r) => r.length);
+    await p.type('#report-id', reportId);
+    await p.click('#report-find button');
+    await p.waitForSelector('#alert:not([hidden])');
+    const a = await p.$eval('#alert', (x) => x.textContent);
+    check(rows === 0 && a.includes('404'),
+          "tenant B cannot list or open tenant A's report", {rows, a});
+    await p.close();
+}
+
+// one picture for the README: the phone chat next to the desktop console
+async function docShot() {
+    const img = (f) => 'data:image/png;base64,'
+        + readFileSync(`${SHOTS}/${f}`).toString('base64');
+    const p = await browser.newPage();
+    await p.setViewport({width: 1680, height: 820});
+    await p.setContent(`<body style="margin:0;background:#dfe3ea;display:flex;
+        gap:20px;padding:10px 20px;align-items:flex-start">
+        <img style="width:360px;border-radius:12px;box-shadow:0 2px 8px #0003"
+             src="${img('chat-report-360x640.png')}">
+        <img style="width:1260px;border-radius:8px;box-shadow:0 2px 8px #0003"
+             src="${img('console-dashboard-1280x800.png')}"></body>`);
+    await p.screenshot({path: env.KEFU_DOC_SHOT});
+    await p.close();
+}
+
+try {
+    mkdirSync(SHOTS, {recursive: true});
+    const {page, reportId} = await chat();
+    await trail();
+    await console_(page, reportId);
+    await forbidden();
+    await otherTenant(reportId);
+    // every page kept to the CSP, and none threw
+    check(cspViolations.length === 0, 'no Content-Security-Policy violation',
+          cspViolations);
+    check(pageErrors.length === 0, 'no uncaught error in the pages',
+          pageErrors);
+    if (env.KEFU_DOC_SHOT) {
+        await docShot();
+    }
+} catch (e) {
+    console.log('fatal ' + JSON.stringify(String(e && e.stack || e)));
+} finally {
+    await browser.close();
+}
