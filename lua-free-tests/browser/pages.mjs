@@ -60,6 +60,7 @@ async function until(fn, ms = WAIT) {
 const browser = await puppeteer.launch({
     executablePath: env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
+    protocolTimeout: 2 * WAIT,
     args: ['--headless=new', '--no-sandbox', '--disable-gpu',
            '--disable-quic', '--no-first-run',
            '--disable-background-networking', '--disable-component-update',
@@ -72,6 +73,7 @@ const pageErrors = [];
 
 async function open(url, w = 360, h = 640) {
     const p = await browser.newPage();
+    await p.bringToFront();
     await p.setViewport({width: w, height: h});
     p.setDefaultTimeout(WAIT);
     await p.exposeFunction('__kefuCsp', (v) => cspViolations.push(v));
@@ -388,12 +390,34 @@ async function console_(chatPage, reportId) {
           'matched terms highlighted in the question', hits[0]);
     await shot(p, 'console-search');
 
-    // back office: the report in the list, newest first; change its status
+    // back office: 21 received reports (20 made by the .t file first):
+    // the user's is the newest, first on page 1; page 2 holds the oldest
     await p.click('#tab-reports');
-    const listed = await until(() => p.$$eval('#reports tbody tr',
-        (rs, id) => rs.some((r) => r.dataset.id === id), reportId));
-    check(listed, 'the loss report is listed as received');
+    await p.waitForSelector('#reports tbody tr');
+    const rows = () => p.$$eval('#reports tbody tr', (rs) =>
+        rs.map((r) => r.dataset.id));
+    const page1 = await rows();
+    check(page1.length === 20 && page1[0] === reportId,
+          'reports listed newest first, 20 a page', page1);
+    const api1 = await call(T.admin, 'GET',
+                            'admin/loss-reports?status=received&limit=20');
+    check(JSON.stringify(api1.json.items.map((x) => x.id))
+          === JSON.stringify(page1), 'the page is the API\'s first page');
     await shot(p, 'console-reports');
+    await p.click('#reports-next');
+    await p.waitForFunction((id) => {
+        const r = document.querySelector('#reports tbody tr');
+        return r && r.dataset.id !== id;
+    }, {}, page1[0]);
+    const page2 = await rows();
+    check(page2.length === 1 && !page1.includes(page2[0])
+          && await p.$eval('#reports-next', (b) => b.disabled),
+          'the next page holds the rest, and is the last', page2);
+    await p.click('#reports-prev');
+    await p.waitForFunction((id) => {
+        const r = document.querySelector('#reports tbody tr');
+        return r && r.dataset.id === id;
+    }, {}, reportId);
     await p.$eval(`#reports tr[data-id="${reportId}"] button`,
                   (b) => b.click());
     await p.waitForSelector('dialog#report-detail[open]');
@@ -403,13 +427,18 @@ async function console_(chatPage, reportId) {
     check(true, 'the back office moves the report to processing');
     await shot(p, 'console-report-detail', [[1280, 800]]);
     await p.click('#detail-dismiss');
-    // the user's page shows the new status
-    await chatPage.click('section.report .refresh');
+    // the user's page shows the new status (a background tab runs no
+    // animation frames, which a click waits for: bring it to the front)
+    await chatPage.bringToFront();
+    // (becoming visible refreshes the card too: click inside the page,
+    // where the button is always the current one)
+    await chatPage.$eval('section.report .refresh', (b) => b.click());
     const st = await until(() => chatPage.$eval('section.report .status',
         (e) => e.dataset.status === 'processing' ? e.textContent : null));
     check(st === '处理中', "the user's page shows the new status", st);
 
     // the agent queue: the ticket with its turns; close it
+    await p.bringToFront();
     await p.click('#tab-queue');
     const tk = await until(() => p.$$eval('#queue .ticket', (ts) =>
         ts.map((t) => ({id: t.dataset.id,

@@ -61,6 +61,15 @@ for my $f (qw(chat.html console.html)) {
            "$f: nothing from another origin");
 }
 
+# 20 older reports of another user: the console's list has two pages
+for my $i (1 .. 20) {
+    my $res = $t->post('/kefu/v1/loss-reports', token => $t->token('u3'),
+                       headers => {'Idempotency-Key' => "older-$i"},
+                       body => {kind => 'account', reason => 'lost'});
+    $res->{status} == 201 or die "report: $res->{content}";
+}
+# (the user's report comes seconds later: the newest, first on page 1)
+
 my $shots = "$TOP/build/screenshots";
 my %env = (
     KEFU_BASE => $t->url('/kefu/web/'),
@@ -106,7 +115,10 @@ cmp_ok($checks // 0, '>=', 40, 'every browser check ran');
 
 my $id = $value{report_id} // '';
 my $key = $value{idempotency_key} // '';
-is($t->redis_cmd('XLEN', 'kefu:{demo}:reports'), 1,
+my $entries = $t->redis_cmd('XRANGE', 'kefu:{demo}:reports', '-', '+');
+my @mine = grep { my %f = @{ $_->[1] }; ($f{user} // '') eq 'u1' }
+    @{ $entries || [] };
+is(scalar @mine, 1,
    'exactly one report although the first response was lost');
 my $idem = $t->redis_cmd('HGET',
     'kefu:{demo}:lr:idem:' . length('u1') . ":u1:$key", 'id');

@@ -332,7 +332,8 @@ const rep = {status: 'received', cursors: [null], page: 0, next: null,
 async function loadReports() {
     loaded.reports = true;
     const cur = rep.cursors[rep.page];
-    const q = `admin/loss-reports?status=${rep.status}&limit=${PAGE}`
+    const q = 'admin/loss-reports?limit=' + PAGE
+        + (rep.status ? '&status=' + rep.status : '')
         + (cur ? '&cursor=' + encodeURIComponent(cur) : '');
     let r;
     try {
