@@ -110,6 +110,28 @@ async function clickText(p, selector, text) {
     }
 }
 
+// every control has an accessible name; contrast is checked by design
+// (kefu.css), this catches a forgotten label
+async function a11y(p, name) {
+    const bad = await p.evaluate(() => {
+        const out = [];
+        for (const e of document.querySelectorAll(
+            'input, select, textarea, button')) {
+            if (e.type === 'hidden' || e.closest('[hidden]')) {
+                continue;
+            }
+            const named = e.tagName === 'BUTTON'
+                ? (e.textContent.trim() || e.getAttribute('aria-label'))
+                : (e.labels && e.labels.length) || e.getAttribute('aria-label');
+            if (!named) {
+                out.push(e.outerHTML.slice(0, 80));
+            }
+        }
+        return out;
+    });
+    check(bad.length === 0, name + ': every control has a name', bad);
+}
+
 const lastReply = (p) => p.$$eval('article.msg.bot', (as) => {
     const a = as[as.length - 1];
     return a ? {type: a.dataset.type, turn: +a.dataset.turn,
@@ -293,6 +315,7 @@ async function chat() {
           'the key is dropped once the report is confirmed');
     value('report_id', rid);
     await shot(p, 'chat-report');
+    await a11y(p, 'chat page');
 
     // --- handoff: the queue position
     await p.click('#handoff-top');
@@ -389,6 +412,7 @@ async function console_(chatPage, reportId) {
     check(hits.length > 0 && hits[0].marks.join('').length > 0,
           'matched terms highlighted in the question', hits[0]);
     await shot(p, 'console-search');
+    await a11y(p, 'test console');
 
     // back office: 21 received reports (20 made by the .t file first):
     // the user's is the newest, first on page 1; page 2 holds the oldest
@@ -426,6 +450,7 @@ async function console_(chatPage, reportId) {
         && document.getElementById('detail-status').textContent === '处理中');
     check(true, 'the back office moves the report to processing');
     await shot(p, 'console-report-detail', [[1280, 800]]);
+    await a11y(p, 'report detail');
     await p.click('#detail-dismiss');
     // the user's page shows the new status (a background tab runs no
     // animation frames, which a click waits for: bring it to the front)

@@ -512,7 +512,8 @@ function ticket(t) {
         t.reason ? el('p', {}, '原因:' + t.reason) : null,
         el('details', {open: turns.length ? true : null},
            el('summary', {}, `最近 ${turns.length} 轮对话`),
-           el('ol', {class: 'turns'}, turns.map((u) => el('li', {},
+           el('ol', {class: 'turns'}, turns.map((u) => el('li',
+              {value: u.turn},
               el('span', {class: 'badge ' + (u.type === 'answer' ? 'closed'
                   : 'processing')}, TYPE_TEXT[u.type] || u.type), ' ',
               u.q || '', u.faq_id ? el('span', {class: 'faq-id'}, u.faq_id)
