@@ -340,8 +340,25 @@ async function trail() {
                           {events: [{type: 'transfer_failed'}]});
     check(ev.status === 202, 'an event of the app', ev);
     const api = await call(T.user, 'GET', 'suggestions');
-    const p = await open(BASE + 'chat.html#token=' + T.user);
+    // this time the app hands the token over by postMessage, when asked
+    // (a stand-in for WKWebView's bridge records the request)
+    const p = await open('about:blank');
+    await p.evaluateOnNewDocument(() => {
+        window.webkit = {messageHandlers: {kefu: {postMessage: (m) => {
+            window.__asked = m;
+        }}}};
+    });
+    await p.goto(BASE + 'chat.html', {waitUntil: 'load'});
+    const asked = await until(() => p.evaluate(() => window.__asked));
+    const waiting = await p.$eval('#notice', (n) => n.textContent);
+    check(asked && asked.type === 'kefu:need-token'
+          && waiting.includes('App'), 'without a token the page asks the app',
+          {asked, waiting});
+    await p.evaluate((t) => window.postMessage({type: 'kefu:token', token: t},
+                                               location.origin), T.user);
     await p.waitForSelector('.suggestion');
+    check(await p.evaluate(() =>
+          JSON.parse(sessionStorage.getItem('kefu.chat.token'))) === T.user, 'a token handed over by postMessage is used and kept');
     const first = await p.$eval('.suggestion', (b) =>
         ({faq: b.dataset.faq, reason: b.dataset.reason}));
     check(first.reason === 'event' && first.faq === api.json.items[0].faq_id,
