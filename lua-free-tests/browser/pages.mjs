@@ -20,7 +20,8 @@ const BASE = env.KEFU_BASE;
 const API = env.KEFU_API;
 const SHOTS = env.KEFU_SHOTS;
 const T = {user: env.KEFU_USER_TOKEN, admin: env.KEFU_ADMIN_TOKEN,
-           plain: env.KEFU_PLAIN_TOKEN, other: env.KEFU_OTHER_ADMIN};
+           plain: env.KEFU_PLAIN_TOKEN, other: env.KEFU_OTHER_ADMIN,
+           risk: env.KEFU_RISK_TOKEN, expired: env.KEFU_EXPIRED_TOKEN};
 const WAIT = 20000;   // generous: two cores shared by many jobs
 
 function check(ok, name, detail) {
@@ -499,6 +500,38 @@ async function console_(chatPage, reportId) {
     return p;
 }
 
+// a risk pattern in the trail: 猜你关心 warns and offers 一键挂失 at once;
+// an expired token: a kind message, and the app is asked for a new one
+async function riskAndExpiry() {
+    const now = Math.floor(Date.now() / 1000);
+    const ev = await call(T.risk, 'POST', 'events', {events: [
+        {type: 'login_new_device', ts: now - 60}, {type: 'transfer_large'}]});
+    check(ev.status === 202, 'risk events of the app', ev);
+    let p = await open(BASE + 'chat.html#token=' + T.risk);
+    await p.waitForSelector('.suggest .risk');
+    const acts = await p.$$eval('.suggest .actions button',
+                                (bs) => bs.map((b) => b.textContent));
+    check(acts.includes('一键挂失') || acts.includes('一键报案'),
+          '猜你关心 warns of the risk with its emergency buttons', acts);
+    await shot(p, 'chat-risk', [[360, 640]]);
+    await p.close();
+
+    p = await open('about:blank');
+    await p.evaluateOnNewDocument(() => {
+        window.webkit = {messageHandlers: {kefu: {postMessage: (m) => {
+            window.__asked = m;
+        }}}};
+    });
+    await p.goto(BASE + 'chat.html#token=' + T.expired, {waitUntil: 'load'});
+    await p.waitForSelector('.msg.error');
+    const text = await p.$eval('.msg.error', (e) => e.innerText);
+    const asked = await p.evaluate(() => window.__asked);
+    check(text.includes('登录已过期') && asked && asked.reason === 'expired',
+          'an expired token: 登录已过期, and the app is asked for a new one',
+          {text, asked});
+    await p.close();
+}
+
 // a user token: 403 shown, nothing of the tenant's data on the page
 async function forbidden() {
     const p = await open(BASE + 'console.html#token=' + T.plain, 1280, 800);
@@ -559,6 +592,7 @@ try {
     mkdirSync(SHOTS, {recursive: true});
     const {page, reportId} = await chat();
     await trail();
+    await riskAndExpiry();
     await console_(page, reportId);
     await forbidden();
     await otherTenant(reportId);

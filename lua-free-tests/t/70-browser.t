@@ -84,6 +84,8 @@ my %env = (
     KEFU_USER_TOKEN => $user,
     KEFU_ADMIN_TOKEN => $t->token('trainer', scope => 'admin'),
     KEFU_PLAIN_TOKEN => $t->token('u2'),
+    KEFU_RISK_TOKEN => $t->token('u4'),
+    KEFU_EXPIRED_TOKEN => $t->token('u1', ttl => -120),
     KEFU_OTHER_ADMIN => $t->token('boss', tenant => 'other',
                                   scope => 'admin'),
     KEFU_SHOTS => $shots,
