@@ -56,7 +56,7 @@ unlike($r->{headers}{'content-security-policy'} // '', qr/unsafe/,
 is($r->{headers}{'cache-control'}, 'no-cache', 'pages are revalidated');
 is($t->get('/kefu/web/')->{status}, 200, 'the folder opens the chat page');
 is($t->get('/kefu/web/package.json')->{status}, 404, 'no npm manifest');
-$r = $t->get('/kefu/web/vendor/echarts-6.1.0/echarts.min.js');
+$r = $t->get('/kefu/web/vendor/echarts-6.1.0/echarts.common.min.js');
 is($r->{status}, 200, 'chart library served from our nginx');
 like($r->{headers}{'cache-control'} // '', qr/immutable/,
      'the versioned library is cached for good');

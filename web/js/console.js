@@ -195,7 +195,8 @@ function chart(id) {
         return null;
     }
     if (!charts[id]) {
-        charts[id] = window.echarts.init($(id), null, {renderer: 'canvas'});
+        charts[id] = window.echarts.init($(id), null,
+                                         {renderer: 'canvas', locale: 'ZH'});
     }
     return charts[id];
 }
@@ -211,6 +212,8 @@ function drawCharts(s) {
         grid: {left: 44, right: 44, top: 40, bottom: 28},
         xAxis: {type: 'category', data: dates},
         textStyle: {fontFamily: FONT},
+        // a text description of the data for screen readers
+        aria: {enabled: true},
         animation: false,
     };
     const line = (name, key, color) => ({name, type: 'line', smooth: false,
