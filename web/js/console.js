@@ -91,7 +91,7 @@ async function signIn(t) {
 // --- tabs ----------------------------------------------------------------
 
 const VIEWS = ['dashboard', 'search', 'reports', 'queue'];
-const loaded = {};
+const QUEUE_REFRESH_MS = 10000;
 
 function show(name) {
     if (!VIEWS.includes(name)) {
@@ -106,9 +106,9 @@ function show(name) {
     }
     if (name === 'dashboard') {
         loadStats();
-    } else if (name === 'reports' && !loaded.reports) {
+    } else if (name === 'reports') {
         loadReports();
-    } else if (name === 'queue' && !loaded.queue) {
+    } else if (name === 'queue') {
         loadQueue();
     } else if (name === 'search') {
         $('search-q').focus();
@@ -333,7 +333,6 @@ const rep = {status: 'received', cursors: [null], page: 0, next: null,
              current: null};
 
 async function loadReports() {
-    loaded.reports = true;
     const cur = rep.cursors[rep.page];
     const q = 'admin/loss-reports?limit=' + PAGE
         + (rep.status ? '&status=' + rep.status : '')
@@ -485,7 +484,6 @@ const TYPE_TEXT = {answer: '回答', clarify: '反问', fallback: '未能回答'
                    handoff: '转人工'};
 
 async function loadQueue() {
-    loaded.queue = true;
     const cur = que.cursors[que.page];
     let r;
     try {
@@ -590,11 +588,14 @@ function wire() {
 wire();
 const t0 = setupToken(K.token, (t) => {
     clearData();
-    for (const k of Object.keys(loaded)) {
-        delete loaded[k];
-    }
     signIn(t);
 });
+// agents watch the queue: it refreshes itself while shown
+setInterval(() => {
+    if (token && !document.hidden && !$('view-queue').hidden) {
+        loadQueue();
+    }
+}, QUEUE_REFRESH_MS);
 if (t0) {
     signIn(t0);
 } else {
