@@ -179,8 +179,20 @@ async function chat() {
           'suggestions for the scene on open', sug);
     await shot(p, 'chat-suggestions');
 
-    // --- clarify, then a choice
-    let r = await askTyped(p, '还款');
+    // --- keyboard only: Tab reaches the skip link first, Enter on it
+    // lands in the input, Enter sends; the reply: clarify, then a choice
+    await p.keyboard.press('Tab');
+    const first = await p.evaluate(() => document.activeElement.className);
+    await p.keyboard.press('Enter');
+    const inInput = await until(() => p.evaluate(() =>
+        document.activeElement.id === 'q'));
+    check(first === 'skip' && inInput,
+          'keyboard: the skip link comes first and leads to the input',
+          {first, inInput});
+    await p.keyboard.type('还款');
+    await p.keyboard.press('Enter');
+    await p.waitForSelector('article.msg.bot');
+    let r = await lastReply(p);
     check(r.type === 'clarify', 'clarify for a vague question', r);
     const choices = await p.$$eval('.choices button', (bs) => bs.length);
     check(choices >= 2, 'clarify shows its choices as buttons', choices);
