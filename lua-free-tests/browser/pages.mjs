@@ -410,6 +410,10 @@ async function console_(chatPage, reportId) {
     check(!!m, "the dashboard's numbers equal /v1/admin/stats", m);
     check(await p.$$eval('#chart-daily canvas, #chart-rate canvas',
                          (c) => c.length) >= 2, 'two charts drawn');
+    // a tooltip (drawn on the canvas: no inline style for the CSP check)
+    const box = await (await p.$('#chart-daily')).boundingBox();
+    await p.mouse.move(box.x + box.width - 60, box.y + box.height / 2);
+    await sleep(200);
     const unans = await until(async () => {
         await p.click('#stats-refresh');
         await sleep(300);
