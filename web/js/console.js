@@ -98,6 +98,7 @@ function show(name) {
         name = 'dashboard';
     }
     store(K.tab, name);
+    alertBox('');
     for (const v of VIEWS) {
         const on = v === name;
         $('tab-' + v).setAttribute('aria-selected', String(on));
