@@ -68,9 +68,10 @@ for my $f (qw(chat.html console.html)) {
            "$f: nothing from another origin");
 }
 
-# 20 older reports of another user: the console's list has two pages
+# 20 older reports of other users (one each: loss_reports_per_day): the
+# console's list has two pages
 for my $i (1 .. 20) {
-    my $res = $t->post('/kefu/v1/loss-reports', token => $t->token('u3'),
+    my $res = $t->post('/kefu/v1/loss-reports', token => $t->token("o$i"),
                        headers => {'Idempotency-Key' => "older-$i"},
                        body => {kind => 'account', reason => 'lost'});
     $res->{status} == 201 or die "report: $res->{content}";

@@ -94,6 +94,12 @@ function kindError(err, what) {
     case 503:
         return '客服系统繁忙,请稍后再试';
     case 429:
+        if (err.code === 'too_many_reports') {
+            return '今天的挂失次数已达上限,如需帮助请转人工或拨打客服热线';
+        }
+        if (err.code === 'too_many_tickets') {
+            return '你已有工单在排队,请耐心等待人工客服';
+        }
         return '操作太频繁了,请稍后再试';
     case 401:
         return '登录已过期,请返回 App 重新进入客服';
@@ -112,7 +118,12 @@ function kindError(err, what) {
     }
 }
 
+// a limit of the tenant (reports a day, tickets waiting) is no reason to
+// try again; nginx's own rate limit (429 rate_limited) is
 function retryable(err) {
+    if (err.code === 'too_many_reports' || err.code === 'too_many_tickets') {
+        return false;
+    }
     return err.status === 0 || err.status === 429 || err.status >= 500;
 }
 
