@@ -157,13 +157,12 @@ integration-valgrind: module tools
 	@cd $(TOP) && KEFU_VALGRIND=1 KEFU_MODULE=$(MODULE) \
 	    prove -I lua-free-tests/lib $(VALGRIND_TESTS)
 
-# npm tools, pinned, in a project-local prefix (installed when missing)
+# npm tools, pinned by tools/openapi/package-lock.json (npm ci into build/)
 NPM_DIR  = $(BUILD)/npm
-NPM_PKGS = @redocly/cli@1.25.15 ajv@8.20.0 yaml@2.9.1
 OPENAPI_RECORD ?= $(BUILD)/openapi-record
 
 npm-tools:
-	@$(TOP)/tools/npm-tools.sh $(NPM_DIR) $(NPM_PKGS)
+	@$(TOP)/tools/npm-ci.sh $(TOP)/tools/openapi $(NPM_DIR)
 
 openapi-lint: npm-tools
 	@$(NPM_DIR)/node_modules/.bin/redocly lint --format=stylish \
