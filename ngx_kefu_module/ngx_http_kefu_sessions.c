@@ -9,35 +9,44 @@
  * the current value) when another worker or an expiry changed it in
  * between.  A copy is therefore only ever a guess, never an authority.
  *
- * Direct-mapped: a session replaces whichever shared its slot.  Each
- * entry is one ngx_alloc()ed block with the key and the value.
+ * Direct-mapped: a session replaces whichever shared its slot.  All
+ * the copies live in one block, SLOTS entries of ENTRY bytes (a header,
+ * the key, the value), allocated and written in init_process: the
+ * worker's memory for them is resident and fixed from its start, and a
+ * turn neither allocates nor frees.  A session whose key and value do
+ * not fit an entry is not kept (its next turn reads it first); the
+ * sizes come from the sessions /v1/ask writes (README, "What a worker
+ * holds"): SLOTS * ENTRY = 8 MiB a worker.
  */
 
 #include "ngx_http_kefu_module.h"
 
 
 #define NGX_HTTP_KEFU_SESSIONS_SLOTS  8192      /* 2^n */
-#define NGX_HTTP_KEFU_SESSIONS_MAX    4096      /* larger values not kept */
+#define NGX_HTTP_KEFU_SESSIONS_ENTRY  1024      /* bytes, header included */
 
 
 typedef struct {
     uint32_t           hash;
-    uint32_t           key_len;
-    uint32_t           value_len;
-    uint32_t           cap;         /* bytes of data */
+    uint16_t           key_len;     /* 0: empty */
+    uint16_t           value_len;
     u_char             data[1];     /* key, then value */
 } ngx_http_kefu_sessions_entry_t;
 
 
+#define NGX_HTTP_KEFU_SESSIONS_DATA                                           \
+    (NGX_HTTP_KEFU_SESSIONS_ENTRY                                             \
+     - offsetof(ngx_http_kefu_sessions_entry_t, data))
+
+
 typedef struct {
-    ngx_http_kefu_sessions_entry_t  **slots;
-    ngx_log_t                        *log;
+    u_char            *block;       /* SLOTS entries */
 } ngx_http_kefu_sessions_t;
 
 
-static ngx_http_kefu_sessions_entry_t **ngx_http_kefu_sessions_find(
+static ngx_http_kefu_sessions_entry_t *ngx_http_kefu_sessions_find(
     ngx_str_t *key);
-static ngx_http_kefu_sessions_entry_t **ngx_http_kefu_sessions_slot(
+static ngx_http_kefu_sessions_entry_t *ngx_http_kefu_sessions_slot(
     ngx_str_t *key, uint32_t *hash);
 
 
@@ -48,39 +57,38 @@ static ngx_http_kefu_sessions_t  ngx_http_kefu_sessions;
 ngx_int_t
 ngx_http_kefu_sessions_init_process(ngx_cycle_t *cycle)
 {
+    size_t                     size;
     ngx_http_kefu_sessions_t  *ss;
 
     ss = &ngx_http_kefu_sessions;
 
-    ss->log = cycle->log;
-    ss->slots = ngx_calloc(NGX_HTTP_KEFU_SESSIONS_SLOTS
-                           * sizeof(ngx_http_kefu_sessions_entry_t *),
-                           cycle->log);
+    size = (size_t) NGX_HTTP_KEFU_SESSIONS_SLOTS
+           * NGX_HTTP_KEFU_SESSIONS_ENTRY;
 
-    return ss->slots ? NGX_OK : NGX_ERROR;
+    ss->block = ngx_alloc(size, cycle->log);
+    if (ss->block == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* written, not calloc()ed: every page resident now, so the worker's
+     * RSS does not grow as the slots fill */
+    ngx_memset(ss->block, 0, size);
+
+    return NGX_OK;
 }
 
 
 void
 ngx_http_kefu_sessions_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t                 i;
     ngx_http_kefu_sessions_t  *ss;
 
     ss = &ngx_http_kefu_sessions;
 
-    if (ss->slots == NULL) {
-        return;
+    if (ss->block != NULL) {
+        ngx_free(ss->block);
+        ss->block = NULL;
     }
-
-    for (i = 0; i < NGX_HTTP_KEFU_SESSIONS_SLOTS; i++) {
-        if (ss->slots[i]) {
-            ngx_free(ss->slots[i]);
-        }
-    }
-
-    ngx_free(ss->slots);
-    ss->slots = NULL;
 }
 
 
@@ -90,14 +98,12 @@ ngx_int_t
 ngx_http_kefu_sessions_get(ngx_pool_t *pool, ngx_str_t *key,
     ngx_str_t *value)
 {
-    ngx_http_kefu_sessions_entry_t  **slot, *e;
+    ngx_http_kefu_sessions_entry_t  *e;
 
-    slot = ngx_http_kefu_sessions_find(key);
-    if (slot == NULL) {
+    e = ngx_http_kefu_sessions_find(key);
+    if (e == NULL) {
         return NGX_DECLINED;
     }
-
-    e = *slot;
 
     /* a copy: the slot may change while the request waits for Redis */
     value->len = e->value_len;
@@ -117,46 +123,30 @@ ngx_http_kefu_sessions_get(ngx_pool_t *pool, ngx_str_t *key,
 void
 ngx_http_kefu_sessions_put(ngx_str_t *key, ngx_str_t *value)
 {
-    size_t                            len, cap;
-    uint32_t                          hash;
-    ngx_http_kefu_sessions_entry_t  **slot, *e;
+    uint32_t                         hash;
+    ngx_http_kefu_sessions_entry_t  *e;
 
-    slot = ngx_http_kefu_sessions_slot(key, &hash);
-    if (slot == NULL) {
-        return;
-    }
-
-    e = *slot;
-    len = key->len + value->len;
-
-    if (e != NULL && (len > e->cap || len > NGX_HTTP_KEFU_SESSIONS_MAX)) {
-        ngx_free(e);
-        e = NULL;
-        *slot = NULL;
-    }
-
-    if (len > NGX_HTTP_KEFU_SESSIONS_MAX) {
-        return;
-    }
-
+    e = ngx_http_kefu_sessions_slot(key, &hash);
     if (e == NULL) {
-        /* room for what usually comes next: the session grows a little
-         * with every turn */
-        cap = ngx_min(len + 256, NGX_HTTP_KEFU_SESSIONS_MAX);
+        return;
+    }
 
-        e = ngx_alloc(offsetof(ngx_http_kefu_sessions_entry_t, data) + cap,
-                      ngx_http_kefu_sessions.log);
-        if (e == NULL) {
-            return;
+    if (key->len == 0
+        || key->len + value->len > NGX_HTTP_KEFU_SESSIONS_DATA)
+    {
+        /* not kept; an older copy of this session would be stale */
+        if (e->key_len == key->len && e->hash == hash
+            && ngx_memcmp(e->data, key->data, key->len) == 0)
+        {
+            e->key_len = 0;
         }
 
-        e->cap = (uint32_t) cap;
-        *slot = e;
+        return;
     }
 
     e->hash = hash;
-    e->key_len = (uint32_t) key->len;
-    e->value_len = (uint32_t) value->len;
+    e->key_len = (uint16_t) key->len;
+    e->value_len = (uint16_t) value->len;
     ngx_memcpy(e->data, key->data, key->len);
     ngx_memcpy(e->data + key->len, value->data, value->len);
 }
@@ -167,50 +157,47 @@ ngx_http_kefu_sessions_put(ngx_str_t *key, ngx_str_t *value)
 void
 ngx_http_kefu_sessions_drop(ngx_str_t *key)
 {
-    ngx_http_kefu_sessions_entry_t  **slot;
+    ngx_http_kefu_sessions_entry_t  *e;
 
-    slot = ngx_http_kefu_sessions_find(key);
+    e = ngx_http_kefu_sessions_find(key);
 
-    if (slot != NULL) {
-        ngx_free(*slot);
-        *slot = NULL;
+    if (e != NULL) {
+        e->key_len = 0;
     }
 }
 
 
-/* key's slot when it holds key's copy, else NULL */
-static ngx_http_kefu_sessions_entry_t **
+/* key's entry when it holds key's copy, else NULL */
+static ngx_http_kefu_sessions_entry_t *
 ngx_http_kefu_sessions_find(ngx_str_t *key)
 {
-    uint32_t                          hash;
-    ngx_http_kefu_sessions_entry_t  **slot, *e;
+    uint32_t                         hash;
+    ngx_http_kefu_sessions_entry_t  *e;
 
-    slot = ngx_http_kefu_sessions_slot(key, &hash);
-    if (slot == NULL || *slot == NULL) {
-        return NULL;
-    }
+    e = ngx_http_kefu_sessions_slot(key, &hash);
 
-    e = *slot;
-
-    if (e->hash != hash || e->key_len != key->len
+    if (e == NULL || e->key_len == 0 || e->key_len != key->len
+        || e->hash != hash
         || ngx_memcmp(e->data, key->data, key->len) != 0)
     {
         return NULL;
     }
 
-    return slot;
+    return e;
 }
 
 
-static ngx_http_kefu_sessions_entry_t **
+static ngx_http_kefu_sessions_entry_t *
 ngx_http_kefu_sessions_slot(ngx_str_t *key, uint32_t *hash)
 {
-    if (ngx_http_kefu_sessions.slots == NULL) {
+    if (ngx_http_kefu_sessions.block == NULL) {
         return NULL;
     }
 
     *hash = ngx_murmur_hash2(key->data, key->len);
 
-    return &ngx_http_kefu_sessions.slots[*hash
-                                         & (NGX_HTTP_KEFU_SESSIONS_SLOTS - 1)];
+    return (ngx_http_kefu_sessions_entry_t *)
+               (ngx_http_kefu_sessions.block
+                + (size_t) (*hash & (NGX_HTTP_KEFU_SESSIONS_SLOTS - 1))
+                  * NGX_HTTP_KEFU_SESSIONS_ENTRY);
 }

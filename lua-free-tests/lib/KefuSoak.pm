@@ -523,6 +523,24 @@ sub run {
         $t->redis_cmd('SCARD', "kefu:{demo:flood}:uq:$day");
     $res{dbsize} = $t->redis_cmd('DBSIZE');
 
+    # the sessions /v1/ask wrote: key + value bytes, what a worker's copy
+    # of one holds (the entry size of ngx_http_kefu_sessions.c)
+    my @sizes;
+    for my $tn (@TENANTS) {
+        my $cursor = 0;
+        do {
+            my $r = $t->redis_cmd('SCAN', $cursor, 'MATCH', "kefu:{$tn:*}:s:*",
+                                  'COUNT', 1000);
+            $cursor = $r->[0];
+            for my $k (@{ $r->[1] }) {
+                my $len = $t->redis_cmd('STRLEN', $k);
+                push @sizes, length($k) + $len if $len;
+            }
+        } while ($cursor ne '0');
+    }
+    @sizes = sort { $a <=> $b } @sizes;
+    $res{session_sizes} = \@sizes;
+
     kill 'TERM', $sampler;
     waitpid($sampler, 0);
     $res{rss_series} = $t->read_file('soak-rss.txt');
@@ -572,10 +590,22 @@ sub report_text {
         sprintf('Redis used_memory: %.1f MiB after warm-up, %.1f MiB at the '
                 . 'end, %d keys', $r->{used_memory_warm} / 1048576,
                 $r->{used_memory_end} / 1048576, $r->{dbsize}),
+        session_sizes_text($r->{session_sizes}),
         'bounded keys: ' . join(', ', map { "$_ $r->{bounds}{$_}" }
                                      sort keys %{ $r->{bounds} }),
         'worker RSS (s KiB): ' . join(', ', map { s/ /:/r }
                                       split /\n/, $r->{rss_series} // '');
+}
+
+sub session_sizes_text {
+    my ($s) = @_;
+    return 'sessions in Redis: none' unless $s && @$s;
+    my $at = sub { $s->[int($_[0] * $#$s)] };
+    my $fit = grep { $_ <= 1024 - 8 } @$s;
+    return sprintf('sessions in Redis: %d, key + value bytes: median %d, '
+                   . '95 %% %d, 99 %% %d, max %d; %.1f %% fit a 1 KiB '
+                   . 'entry', scalar @$s, $at->(0.5), $at->(0.95),
+                   $at->(0.99), $s->[-1], 100 * $fit / @$s);
 }
 
 # The assertions, as tests.
