@@ -5,7 +5,8 @@
 # on what is stored; of concurrent turns of one session from many
 # connections and both workers, every one acknowledged as saved is in
 # the session (a turn refused again and again answers with "session":
-# "unavailable" instead).
+# "unavailable" instead).  A session larger than a copy's entry is read
+# before each turn.
 use strict;
 use warnings;
 use utf8;
@@ -78,6 +79,31 @@ sub stored {
     $j = $ask->('蚁花怎么开通', 's2');
     is($j->{type}, 'answer', 'a damaged session costs only the context');
     is(stored($t, 'u1', 's2')->{turn}, 1, 'and is replaced');
+
+    # a session whose key and value outgrow a copy's entry (1 KiB): not
+    # kept, so each turn reads it first, and it goes on all the same;
+    # the copy kept while it still fitted is not used once it is stale
+    my $long = '蚁花怎么开通' . ('呢' x 94);          # 300 bytes
+    my $key = 'kefu:{demo:u1}:s:big';
+    $ask->($long, 'big') for 1 .. 3;
+    cmp_ok(length($key) + $t->redis_cmd('STRLEN', $key), '>', 1024,
+           'sanity: the session outgrew an entry');
+    $gets = cmd_calls($t, 'get');
+    $evals = cmd_calls($t, 'evalsha');
+    $j = $ask->($long, 'big') for 1 .. 3;
+    is($j->{turn}, 6, 'a session larger than an entry goes on');
+    is($j->{session}, 'continued', 'continued');
+    is(cmd_calls($t, 'evalsha') - $evals, 3,
+       'one script per turn: no write against a stale copy');
+    is(cmd_calls($t, 'get') - $gets - 3, 3, 'one read per turn');
+    is(stored($t, 'u1', 'big')->{turn}, 6, 'Redis has turn 6');
+
+    # a small session still saves the read
+    $ask->('蚁花怎么开通', 's5');
+    $gets = cmd_calls($t, 'get');
+    $j = $ask->('那怎么关闭呢', 's5');
+    is($j->{turn}, 2, 'a small session beside it');
+    is(cmd_calls($t, 'get') - $gets, 1, 'written against its copy, no read');
 }
 
 # --- two workers, concurrent turns of one session -----------------------
