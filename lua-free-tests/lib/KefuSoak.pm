@@ -417,8 +417,7 @@ sub run {
     $res{burst_seconds} = sprintf '%.1f', time - $bt0;
 
     # warmed up: the workers' memory and Redis' as the reference, after
-    # the burst and a quarter of the run (the session copies, up to 8192
-    # a worker, fill with the clients' new sessions)
+    # the burst and a quarter of the run
     sleep 2;
     $until->($t0 + 0.25 * $secs) if $secs > 120;
     my $warm = time;
