@@ -60,6 +60,13 @@ ngx_http_kefu_sessions_init_process(ngx_cycle_t *cycle)
     size_t                     size;
     ngx_http_kefu_sessions_t  *ss;
 
+    /* cache manager and loader processes serve no requests */
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
     ss = &ngx_http_kefu_sessions;
 
     size = (size_t) NGX_HTTP_KEFU_SESSIONS_SLOTS
