@@ -16,12 +16,15 @@
 #include "ngx_http_kefu_module.h"
 #include "kefu_dialog.h"
 #include "kefu_validate.h"
+#include "kefu_tap.h"
 
 
 #define NGX_HTTP_KEFU_ASK_MAX_CHARS  500
 #define NGX_HTTP_KEFU_STATS_TTL      7776000        /* 90 days */
 #define NGX_HTTP_KEFU_ASK_ATTEMPTS   4      /* writes refused in a row */
 #define NGX_HTTP_KEFU_UQ_TTL         "172800"   /* a user's day, and one */
+#define NGX_HTTP_KEFU_LP_MAX         "200"      /* pairs one user counts */
+#define NGX_HTTP_KEFU_LP_TTL         "7776000"  /* 90 days, as the stats */
 
 
 typedef struct {
@@ -36,7 +39,10 @@ typedef struct {
     ngx_uint_t              attempts;
     ngx_str_t               uq;         /* normalised unanswered question */
     u_char                  uq_hash[16];
+    ngx_str_t               lp;         /* tapped pair "faq\tquestion" */
+    u_char                  lp_hash[16];
     unsigned                uq_counted:1;
+    unsigned                lp_counted:1;
     unsigned                new_session:1;
     unsigned                unavailable:1;
 } ngx_http_kefu_ask_t;
@@ -60,10 +66,14 @@ static const kefu_field_t  ngx_http_kefu_ask_fields[] = {
  * ARGV[3] its TTL, ARGV[4] the answered FAQ or "", ARGV[5] now, ARGV[6]
  * the asked set's TTL, ARGV[7] the unanswered question's hash or "",
  * ARGV[8] how many one user may add a day (unanswered_per_user), ARGV[9]
- * that set's TTL.  Returns 1 (written; the question, if any, counts
- * among the day's unanswered), 2 (written; it does not: already counted
- * for this user today, or the user's quota is spent), or the stored
- * session ("" for none) when it is not ARGV[1]: nothing is written then.
+ * that set's TTL; KEYS[4] the hashes of the tapped pairs (question ->
+ * FAQ, kefu_tap.h) this user counted, ARGV[10] the turn's pair hash or
+ * "", ARGV[11] that set's cap, ARGV[12] its TTL.  Returns 1 (written;
+ * the question, if any, counts among the day's unanswered or clarified),
+ * 2 (written; it does not: already counted for this user today, or the
+ * user's quota is spent), plus 4 when the pair counts (the user's first
+ * tap of it), or the stored session ("" for none) when it is not
+ * ARGV[1]: nothing is written then.
  */
 static ngx_str_t  ngx_http_kefu_turn_lua = ngx_string(
     "local cur = redis.call('GET', KEYS[1]) or ''\n"
@@ -76,16 +86,23 @@ static ngx_str_t  ngx_http_kefu_turn_lua = ngx_string(
     "  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -33)\n"
     "  redis.call('EXPIRE', KEYS[2], ARGV[6])\n"
     "end\n"
+    "local p = 0\n"
+    "if ARGV[10] ~= '' and redis.call('SISMEMBER', KEYS[4], ARGV[10]) == 0\n"
+    "   and redis.call('SCARD', KEYS[4]) < tonumber(ARGV[11]) then\n"
+    "  redis.call('SADD', KEYS[4], ARGV[10])\n"
+    "  redis.call('EXPIRE', KEYS[4], ARGV[12])\n"
+    "  p = 4\n"
+    "end\n"
     "if ARGV[7] == '' then\n"
-    "  return 1\n"
+    "  return 1 + p\n"
     "end\n"
     "if redis.call('SISMEMBER', KEYS[3], ARGV[7]) == 1\n"
     "   or redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[8]) then\n"
-    "  return 2\n"
+    "  return 2 + p\n"
     "end\n"
     "redis.call('SADD', KEYS[3], ARGV[7])\n"
     "redis.call('EXPIRE', KEYS[3], ARGV[9])\n"
-    "return 1\n");
+    "return 1 + p\n");
 
 
 static ngx_int_t ngx_http_kefu_ask_count(ngx_http_request_t *r,
@@ -287,7 +304,9 @@ ngx_http_kefu_ask_turn(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     u_char                     *p;
     long                        nlen;
     ngx_int_t                   rc;
-    ngx_str_t                   a[12];
+    long                        tap;
+    ngx_str_t                   a[12], ka[16];
+    kefu_str_t                  tq;
     kefu_buf_t                  sb;
     u_char                      day[16], uq[sizeof("uq:YYYYMMDD")];
     ngx_http_kefu_tenant_t     *t;
@@ -296,6 +315,26 @@ ngx_http_kefu_ask_turn(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
     t = ctx->tenant;
     ask->in.memo = kmcf->memo;
+
+    /* implicit feedback: a tap on what the previous turn offered */
+    ngx_str_null(&ask->lp);
+
+    p = ngx_pnalloc(r->pool, KEFU_SESSION_MAX_Q + KEFU_KB_MAX_ID + 2);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (kefu_tap_pair(t->kb, &ask->sess, &ask->in, &tap,
+                       p + KEFU_KB_MAX_ID + 1, &tq))
+    {
+        ask->lp.data = p;
+        ask->lp.len = ngx_sprintf(p, "%*s\t", t->kb->faqs[tap].id.len,
+                                  t->kb->faqs[tap].id.data) - p;
+        ngx_memmove(p + ask->lp.len, tq.data, tq.len);
+        ask->lp.len += tq.len;
+
+        ngx_http_kefu_question_hash(&ask->lp, ask->lp_hash);
+    }
 
     if (kefu_dialog_ask(t->kb, kmcf->scratch, &ask->sess, &ask->in,
                         &ask->out)
@@ -309,7 +348,10 @@ ngx_http_kefu_ask_turn(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
      * one question add up; counted once per user and day (KEYS[3]) */
     ngx_str_null(&ask->uq);
 
-    if (ask->out.type == KEFU_REPLY_FALLBACK && ask->in.question != NULL) {
+    if ((ask->out.type == KEFU_REPLY_FALLBACK
+         || ask->out.type == KEFU_REPLY_CLARIFY)
+        && ask->in.question != NULL)
+    {
         p = ngx_pnalloc(r->pool, ask->in.qlen + 1);
         if (p == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -381,7 +423,27 @@ ngx_http_kefu_ask_turn(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
 
     ngx_str_set(&a[11], NGX_HTTP_KEFU_UQ_TTL);
 
-    rc = ngx_http_kefu_redis_eval(r, kmcf->ask_scripts[0], 3, 12, a,
+    /* KEYS[4] and ARGV[10..12]: the tapped pair (kefu_tap.h) */
+    ka[0] = a[0];
+    ka[1] = a[1];
+    ka[2] = a[2];
+
+    if (ngx_http_kefu_user_key(r, ctx, "lp", &ka[3]) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(&ka[4], &a[3], 9 * sizeof(ngx_str_t));
+    ngx_str_null(&ka[13]);
+
+    if (ask->lp.len) {
+        ka[13].data = ask->lp_hash;
+        ka[13].len = sizeof(ask->lp_hash);
+    }
+
+    ngx_str_set(&ka[14], NGX_HTTP_KEFU_LP_MAX);
+    ngx_str_set(&ka[15], NGX_HTTP_KEFU_LP_TTL);
+
+    rc = ngx_http_kefu_redis_eval(r, kmcf->ask_scripts[0], 4, 16, ka,
                                   ngx_http_kefu_ask_saved, ask);
 
     if (rc == NGX_OK) {
@@ -462,17 +524,26 @@ ngx_http_kefu_ask_count(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
         member = ask->uq;
     }
 
-    if (member.len == 0) {
-        return NGX_OK;
-    }
-
     key.data = ngx_pnalloc(r->pool, day_key.len + 2);
     if (key.data == NULL) {
         return NGX_ERROR;
     }
 
+    if (ask->lp_counted) {
+        /* the user's first tap of this pair: one more user for it */
+        key.len = ngx_sprintf(key.data, "%V:p", &day_key) - key.data;
+
+        (void) ngx_http_kefu_tally_add(t, NGX_HTTP_KEFU_TALLY_RANK, &key,
+                                       &ask->lp, 1, NGX_HTTP_KEFU_STATS_TTL);
+    }
+
+    if (member.len == 0) {
+        return NGX_OK;
+    }
+
     key.len = ngx_sprintf(key.data, "%V:%c", &day_key,
-                          ask->out.type == KEFU_REPLY_ANSWER ? 'q' : 'u')
+                          ask->out.type == KEFU_REPLY_ANSWER ? 'q'
+                          : ask->out.type == KEFU_REPLY_CLARIFY ? 'c' : 'u')
               - key.data;
 
     (void) ngx_http_kefu_tally_add(t, NGX_HTTP_KEFU_TALLY_RANK, &key, &member,
@@ -495,7 +566,8 @@ ngx_http_kefu_ask_saved(ngx_http_request_t *r, void *data, ngx_int_t rc,
 
     if (rep != NULL && rep->type == REDIS_REPLY_INTEGER) {
         ngx_http_kefu_sessions_put(&ask->session_key, &ask->value);
-        ask->uq_counted = (rep->integer == 1 && ask->uq.len);
+        ask->uq_counted = ((rep->integer & 3) == 1 && ask->uq.len);
+        ask->lp_counted = ((rep->integer & 4) && ask->lp.len);
 
     } else if (rep != NULL && rep->type == REDIS_REPLY_STRING
                && ++ask->attempts < NGX_HTTP_KEFU_ASK_ATTEMPTS)

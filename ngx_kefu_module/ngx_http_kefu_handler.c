@@ -46,6 +46,8 @@ static ngx_http_kefu_route_t  ngx_http_kefu_routes[] = {
       ngx_http_kefu_admin_kb_export, 1, 1, 0 },
     { ngx_string("admin/kb/suggestions"), NGX_HTTP_GET,
       ngx_http_kefu_admin_kb_suggestions, 1, 1, 0 },
+    { ngx_string("admin/kb/suggestions/dismiss"), NGX_HTTP_POST,
+      ngx_http_kefu_admin_kb_dismiss, 1, 1, 0 },
     { ngx_null_string, 0, NULL, 0, 0, 0 }
 };
 

@@ -176,6 +176,11 @@ ngx_http_kefu_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    /* the trainer's suggestions (ngx_http_kefu_kbsuggest.c) */
+    if (ngx_http_kefu_kbsuggest_init_conf(cf, kmcf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     /* the summed counters (ngx_http_kefu_tally.c) */
     if (ngx_http_kefu_tally_init_conf(cf, kmcf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;

@@ -46,6 +46,7 @@ typedef struct {
     ngx_uint_t              stream_max;         /* agents, feedback */
     ngx_uint_t              handoff_per_user;   /* waiting tickets */
     ngx_uint_t              loss_reports_per_day;   /* per user */
+    ngx_uint_t              learn_min_users;    /* tapped pairs */
 } ngx_http_kefu_tenant_t;
 
 
@@ -55,6 +56,7 @@ typedef struct {
     ngx_int_t                   scripts[5]; /* service flows' Lua scripts */
     ngx_int_t                   events_scripts[2]; /* /v1/events */
     ngx_int_t                   ask_scripts[1]; /* /v1/ask writes */
+    ngx_int_t                   kbsuggest_scripts[1]; /* dismiss */
     ngx_int_t                   tally_script;   /* the summed counters */
     ngx_int_t                   calls_script;   /* whoami's counter TTL */
     ngx_msec_t                  stats_flush;    /* kefu_stats_flush */
@@ -202,6 +204,13 @@ ngx_int_t ngx_http_kefu_feedback(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx);
 ngx_int_t ngx_http_kefu_admin_stats(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx);
+/* ngx_http_kefu_kbsuggest.c: the trainer's suggestions */
+char *ngx_http_kefu_kbsuggest_init_conf(ngx_conf_t *cf,
+    ngx_http_kefu_main_conf_t *kmcf);
+ngx_int_t ngx_http_kefu_admin_kb_suggestions(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+ngx_int_t ngx_http_kefu_admin_kb_dismiss(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
 /* ngx_http_kefu_backoffice.c: the back office's lists and tickets */
 ngx_int_t ngx_http_kefu_admin_loss_reports(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx);
@@ -241,8 +250,6 @@ ngx_int_t ngx_http_kefu_admin_similar(ngx_http_request_t *r,
 ngx_int_t ngx_http_kefu_admin_similar_delete(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx);
 ngx_int_t ngx_http_kefu_admin_kb_export(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx);
-ngx_int_t ngx_http_kefu_admin_kb_suggestions(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx);
 
 /* ngx_http_kefu_metrics.c */

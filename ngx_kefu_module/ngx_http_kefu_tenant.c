@@ -76,6 +76,8 @@ static ngx_http_kefu_tenant_directive_t  ngx_http_kefu_tenant_directives[] = {
       offsetof(ngx_http_kefu_tenant_t, handoff_per_user) },
     { ngx_string("loss_reports_per_day"), NGX_HTTP_KEFU_T_NUMBER,
       offsetof(ngx_http_kefu_tenant_t, loss_reports_per_day) },
+    { ngx_string("learn_min_users"), NGX_HTTP_KEFU_T_NUMBER,
+      offsetof(ngx_http_kefu_tenant_t, learn_min_users) },
     { ngx_null_string, 0, 0 }
 };
 
@@ -150,6 +152,7 @@ ngx_http_kefu_tenant_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     t->suggest_per_topic = NGX_CONF_UNSET_UINT;
     t->stats_top_max = NGX_CONF_UNSET_UINT;
     t->unanswered_per_user = NGX_CONF_UNSET_UINT;
+    t->learn_min_users = NGX_CONF_UNSET_UINT;
     t->stream_max = NGX_CONF_UNSET_UINT;
     t->handoff_per_user = NGX_CONF_UNSET_UINT;
     t->loss_reports_per_day = NGX_CONF_UNSET_UINT;
@@ -308,6 +311,7 @@ ngx_http_kefu_tenant_finish(ngx_conf_t *cf, ngx_http_kefu_tenant_t *t)
     ngx_conf_init_uint_value(t->stream_max, 10000);
     ngx_conf_init_uint_value(t->handoff_per_user, 3);
     ngx_conf_init_uint_value(t->loss_reports_per_day, 10);
+    ngx_conf_init_uint_value(t->learn_min_users, 3);
 
     if (t->stats_top_max == 0 || t->stream_max == 0
         || t->handoff_per_user == 0 || t->loss_reports_per_day == 0)

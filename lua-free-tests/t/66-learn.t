@@ -74,7 +74,7 @@ while (time < $sdeadline) {
 }
 is($sug->{status}, 200, 'suggestions');
 my ($item) = grep { $_->{question} eq $odd } @{ $sug->{json}{items} || [] };
-ok($item && $item->{count} >= 1 && @{ $item->{faqs} } <= 3,
+ok($item && $item->{users} >= 1 && @{ $item->{faqs} } <= 3,
    'the unanswered question, asked once, with at most 3 FAQs');
 is($t->get('/kefu/v1/admin/kb/suggestions', token => $usr)->{status}, 403,
    'suggestions: user 403');
