@@ -5,8 +5,8 @@
  * (previous question -> chosen FAQ) is a candidate similar question.
  */
 
-#ifndef KEFU_TAP_H
-#define KEFU_TAP_H
+#ifndef KEFU_TAP_PAIR_H
+#define KEFU_TAP_PAIR_H
 
 #include "kefu_dialog.h"
 
@@ -25,4 +25,4 @@
 int kefu_tap_pair(const kefu_kb_t *kb, const kefu_session_t *sess,
     const kefu_ask_in_t *in, long *faq, unsigned char *buf, kefu_str_t *q);
 
-#endif /* KEFU_TAP_H */
+#endif /* KEFU_TAP_PAIR_H */
