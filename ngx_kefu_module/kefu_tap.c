@@ -28,6 +28,11 @@ kefu_tap_pair(const kefu_kb_t *kb, const kefu_session_t *sess,
     if (in->choice != NULL) {
         chosen = kefu_kb_find(kb, in->choice, in->choice_len);
 
+    } else if (in->faq_id != NULL) {
+        /* the chat page sends a tapped related question as faq_id; it
+         * counts only if the previous turn offered it (below) */
+        chosen = kefu_kb_find(kb, in->faq_id, in->faq_id_len);
+
     } else if (in->question != NULL && in->faq_id == NULL
                && sess->npending > 0)
     {

@@ -15,8 +15,8 @@
 
 
 /*
- * Before the turn is applied to sess: when in taps (choice, or an
- * ordinal reply to a clarify) a FAQ that the previous turn offered, and
+ * Before the turn is applied to sess: when in taps (choice, faq_id, or
+ * an ordinal reply to a clarify) a FAQ that the previous turn offered, and
  * that turn's text was the user's own, returns 1 with *faq the chosen
  * FAQ and q the previous question, normalised and cut at a character
  * boundary to KEFU_TAP_MAX_Q bytes (buf needs KEFU_SESSION_MAX_Q

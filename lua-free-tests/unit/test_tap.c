@@ -115,6 +115,17 @@ main(void)
     is_int(kefu_tap_pair(kb, &s, &in, &faq, buf, &q), 0,
            "not a related question of the answer");
 
+    /* the chat page sends related taps as faq_id */
+    in = tap(NULL, NULL);
+    in.faq_id = (const unsigned char *) "repay-fee";
+    in.faq_id_len = 9;
+    is_int(kefu_tap_pair(kb, &s, &in, &faq, buf, &q), 1,
+           "related tap as faq_id");
+    in.faq_id = (const unsigned char *) "card-lost";
+    in.faq_id_len = 9;
+    is_int(kefu_tap_pair(kb, &s, &in, &faq, buf, &q), 0,
+           "a faq_id the answer did not offer");
+
     /* the answer came from a tap: its text is the FAQ's own question */
     kefu_session_init(&s);
     turn(&s, "花呗怎么还款", "repay-how", 'a');
