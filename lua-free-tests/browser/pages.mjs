@@ -10,7 +10,8 @@
 // tenant), KEFU_OTHER_ADMIN (admin of another tenant), KEFU_SHOTS (dir for
 // screenshots), KEFU_DOC_SHOT (the README's PNG), BROWSER_NPM, CHROMIUM.
 import {createRequire} from 'node:module';
-import {mkdirSync, writeFileSync, readFileSync} from 'node:fs';
+import {mkdirSync, writeFileSync, readFileSync, readdirSync}
+    from 'node:fs';
 
 const env = process.env;
 const require = createRequire(env.BROWSER_NPM + '/package.json');
@@ -516,6 +517,145 @@ async function console_(chatPage, reportId) {
     return p;
 }
 
+// 知识学习: a question the robot could not answer is proposed with its
+// likely FAQs; 采纳 makes it a similar question of one (the user gets that
+// answer within a few seconds); 忽略 removes another proposal; the learned
+// list shows the entry, 导出知识库 saves the merged KB, 删除 removes it
+async function learn() {
+    // a question that falls back but has FAQs it may belong to
+    let q = null;
+    for (const c of ['我的蚁花怎么突然用不了了呢啊', '蚁花用不了是什么原因呀',
+                     '花呗今天天气如何', '额度为什么变成零了呢']) {
+        const s = await call(T.admin, 'POST', 'admin/search',
+                             {question: c, k: 3});
+        if (s.json.decision === 'fallback' && s.json.items.length >= 1) {
+            q = c;
+            break;
+        }
+    }
+    if (!check(!!q, 'learn: an unanswered question with candidate FAQs')) {
+        return;
+    }
+    const a0 = await call(T.plain, 'POST', 'ask', {question: q});
+    check(a0.json.type === 'fallback', 'learn: the user is not answered',
+          a0.json);
+
+    const p = await open(BASE + 'console.html#token=' + T.admin, 1280, 800);
+    await p.waitForSelector('.kpi');
+    await p.click('#tab-learn');
+    // the proposals come from the stats the workers flush: wait for them
+    const card = await until(async () => {
+        await p.click('#sugg-refresh');
+        await sleep(300);
+        return p.$$eval('#suggestions > li', (ls, q) => {
+            const l = ls.find((x) => x.dataset.q === q);
+            return l ? {faqs: [...l.querySelectorAll('.sugg-faq')].map((f) =>
+                ({faq: f.dataset.faq, score: f.querySelector('.score')
+                    .textContent})), users: l.querySelector('.users')
+                    .textContent, source: l.dataset.source} : null;
+        }, q);
+    });
+    const api = await call(T.admin, 'GET', 'admin/kb/suggestions?days=7&top=20');
+    const ai = api.json.items.find((x) => x.question === q);
+    check(!!card && !!ai && card.source === 'unanswered'
+          && card.faqs.length === ai.faqs.length && card.faqs.length >= 1
+          && card.faqs.every((f, i) => f.faq === ai.faqs[i].faq_id
+              && f.score === ai.faqs[i].score.toFixed(4))
+          && card.users.includes(String(ai.users)),
+          'learn: the question is proposed with its FAQs, scores and users',
+          {card, ai});
+    check(JSON.stringify([...new Set(api.json.items.map((x) =>
+          x.source === 'implicit'))]) !== '[false,true]',
+          'learn: implicit pairs come first in the API order');
+    await shot(p, 'console-learn');
+    await a11y(p, 'learn tab');
+    if (!card) {
+        await p.close();
+        return;
+    }
+
+    // keyboard: the first 采纳 of the card is reachable and pressed by Enter
+    const faq = card.faqs[0].faq;
+    const sel = `#suggestions > li[data-q="${q}"] .sugg-faq[data-faq="${faq}"]`
+        + ' button.adopt';
+    await p.focus(sel);
+    await p.keyboard.press('Enter');
+    await p.waitForFunction((q) => ![...document.querySelectorAll(
+        '#suggestions > li')].some((l) => l.dataset.q === q), {}, q);
+    const status = await p.$eval('#learn-status', (e) => e.textContent);
+    check(status.includes('已采纳'), 'learn: 采纳 removes the proposal', status);
+    const answered = await until(async () => {
+        const a = await call(T.plain, 'POST', 'ask', {question: q});
+        return a.json.type === 'answer' && a.json.faq_id === faq
+            ? a.json : null;
+    });
+    check(!!answered, "learn: the user now gets the adopted FAQ's answer",
+          {q, faq});
+
+    // 忽略 another proposal: it leaves the list and does not come back
+    const other = await p.$$eval('#suggestions > li', (ls) =>
+        ls.map((l) => l.dataset.q)[0]);
+    if (check(!!other, 'learn: another proposal to dismiss')) {
+        await p.$eval(`#suggestions > li[data-q="${other}"] button.dismiss`,
+                      (b) => b.click());
+        await p.waitForFunction((o) => ![...document.querySelectorAll(
+            '#suggestions > li')].some((l) => l.dataset.q === o), {}, other);
+        await p.click('#sugg-refresh');
+        await sleep(500);
+        const again = await call(T.admin, 'GET',
+                                 'admin/kb/suggestions?days=7&top=50');
+        const still = await p.$$eval('#suggestions > li', (ls) =>
+            ls.map((l) => l.dataset.q));
+        check(!again.json.items.some((x) => x.question === other)
+              && !still.includes(other),
+              'learn: a dismissed proposal stays gone', {other, still});
+    }
+
+    // the learned list shows the entry
+    await p.click('#learned-refresh');
+    const row = await until(() => p.$$eval('#learned tbody tr', (rs, q) => {
+        const r = rs.find((x) => x.querySelector('.q').textContent === q);
+        return r ? {id: r.dataset.id, faq: r.dataset.faq} : null;
+    }, q));
+    check(!!row && row.faq === faq, 'learn: the learned list shows it', row);
+
+    // 导出知识库: a file with the learned question merged
+    const dl = env.KEFU_PROFILE + '-downloads';
+    mkdirSync(dl, {recursive: true});
+    const cdp = await p.createCDPSession();
+    await cdp.send('Browser.setDownloadBehavior', {behavior: 'allow',
+                                                   downloadPath: dl});
+    await p.click('#kb-export');
+    const file = await until(() => {
+        const f = readdirSync(dl).filter((x) => x.endsWith('.json'));
+        return f.length ? f[0] : null;
+    });
+    let merged = false;
+    if (file) {
+        const kb = JSON.parse(readFileSync(dl + '/' + file));
+        const e = kb.faqs.find((x) => x.id === faq || x.faq_id === faq);
+        merged = !!e && JSON.stringify(e).includes(q);
+    }
+    check(merged && /^kb-demo-\d{4}-\d\d-\d\d\.json$/.test(file || ''),
+          'learn: 导出知识库 saves the KB with the learned question', file);
+    const urls = [];
+    p.on('request', (r) => urls.push(r.url()));
+
+    // 删除
+    if (row) {
+        await p.$eval(`#learned tr[data-id="${row.id}"] button`,
+                      (b) => b.click());
+        await p.waitForFunction((id) => !document.querySelector(
+            `#learned tr[data-id="${id}"]`), {}, row.id);
+        const l = await call(T.admin, 'GET', 'admin/kb/similar?limit=100');
+        check(!l.json.items.some((x) => x.id === row.id),
+              'learn: 删除 removes the learned question', l.json);
+    }
+    check(!urls.some((u) => u.includes(T.admin)),
+          'learn: the token never goes into a URL');
+    await p.close();
+}
+
 // a risk pattern in the trail: 猜你关心 warns and offers 一键挂失 at once;
 // an expired token: a kind message, and the app is asked for a new one
 async function riskAndExpiry() {
@@ -610,6 +750,7 @@ try {
     await trail();
     await riskAndExpiry();
     await console_(page, reportId);
+    await learn();
     await forbidden();
     await otherTenant(reportId);
     // every page kept to the CSP, and none threw

@@ -4,7 +4,7 @@
 # web configuration (demo/web.conf.in).  The driver prints one line per
 # check; this file asserts them and looks into Redis: one report for the
 # Idempotency-Key although the first response was lost, the feedback, the
-# closed ticket.  Screenshots: build/screenshots/; the README's picture:
+# closed ticket; 知识学习: adopt, dismiss, export, delete.  Screenshots: build/screenshots/; the README's picture:
 # docs/web.png.
 use strict;
 use warnings;
@@ -119,7 +119,7 @@ for my $line (split /\n/, $out) {
     }
 }
 is($rc, 0, 'the driver exited cleanly');
-cmp_ok($checks // 0, '>=', 56, 'every browser check ran');
+cmp_ok($checks // 0, '>=', 69, 'every browser check ran');
 
 # --- Redis: what the pages did ------------------------------------------
 
@@ -147,11 +147,14 @@ if ($value{ticket_id}) {
 }
 is($t->redis_cmd('XLEN', 'kefu:{other}:reports'), 0,
    'nothing written for the other tenant');
+my $other_sugg = $t->get('/kefu/v1/admin/kb/similar',
+                         token => $env{KEFU_OTHER_ADMIN});
+is($other_sugg->{json}{total}, 0, 'nothing learned for the other tenant');
 
 ok(-s "$shots/$_", "screenshot $_")
     for map { ("$_-360x640.png", "$_-1280x800.png") }
         qw(chat-suggestions chat-report console-dashboard console-search
-           console-reports console-queue console-forbidden);
+           console-reports console-queue console-learn console-forbidden);
 ok(-s "$TOP/docs/web.png", 'the README picture');
 
 done_testing;

@@ -1,7 +1,8 @@
 // The trainer's console: dashboard (/v1/admin/stats), test console
-// (/v1/admin/search), back office (loss reports, agent queue).  Every call
+// (/v1/admin/search), back office (loss reports, agent queue), 知识学习
+// (/v1/admin/kb/suggestions, /v1/admin/kb/similar, /v1/admin/kb/export).  Every call
 // goes to an admin endpoint with the admin token of this tab.
-import {api, askForToken, claims, el, fmtTime, load, setupToken, store,
+import {api, API, askForToken, claims, el, fmtTime, load, setupToken, store,
         KIND_TEXT, PRIORITY_TEXT, REASON_TEXT, STATUS_TEXT} from './common.js';
 
 const K = {token: 'kefu.console.token', tab: 'kefu.console.tab'};
@@ -54,11 +55,15 @@ function clearData() {
         delete charts[k];
     }
     $('kpis').replaceChildren();
-    for (const id of ['top-questions', 'top-unanswered', 'reports']) {
+    for (const id of ['top-questions', 'top-unanswered', 'reports',
+                      'learned']) {
         $(id).tBodies[0].replaceChildren();
     }
     $('search-result').replaceChildren();
     $('queue').replaceChildren();
+    $('suggestions').replaceChildren();
+    $('learn-status').textContent = '';
+    $('learned-total').textContent = '';
     $('stats-range').textContent = '';
     $('who').textContent = '';
 }
@@ -90,7 +95,7 @@ async function signIn(t) {
 
 // --- tabs ----------------------------------------------------------------
 
-const VIEWS = ['dashboard', 'search', 'reports', 'queue'];
+const VIEWS = ['dashboard', 'search', 'reports', 'queue', 'learn'];
 const QUEUE_REFRESH_MS = 10000;
 
 function show(name) {
@@ -113,6 +118,9 @@ function show(name) {
         loadQueue();
     } else if (name === 'search') {
         $('search-q').focus();
+    } else if (name === 'learn') {
+        loadSuggestions();
+        loadLearned();
     }
 }
 
@@ -555,12 +563,259 @@ function wireQueue() {
     });
 }
 
+// --- 知识学习: proposals, learned similar questions, export ---------------
+
+const lrn = {cursors: [null], page: 0, next: null};
+const SOURCE_TEXT = {implicit: '用户点选', unanswered: '未解答',
+                     clarified: '反问过'};
+
+function learnErrText(err, what) {
+    switch (err.status) {
+    case 404: return what === 'delete' ? '这条相似问题已经被删除了。'
+        : '这个知识点已不在知识库中(知识库可能刚更新),请刷新后再试。';
+    case 409: return err.code === 'kb_file_changed'
+        ? '服务器上的知识库文件已修改但还没有重新加载,请重新加载后再导出。'
+        : '知识库里已经有这个问法了(可能刚被别人采纳),不用再采纳。';
+    case 422: return '已学习的相似问题达到上限:请先导出知识库、'
+        + '写回知识库文件并重新加载,或删除不再需要的条目。';
+    case 503: return '服务暂时不可用,这次操作没有保存,请稍后再试。';
+    default: return errText(err);
+    }
+}
+
+function learnStatus(text) {
+    $('learn-status').textContent = text;
+}
+
+// after a card leaves the list, the keyboard stays in the list
+function focusAfter(li) {
+    const next = li.nextElementSibling || li.previousElementSibling;
+    li.remove();
+    const b = next && next.querySelector('button');
+    if (b) {
+        b.focus();
+    } else {
+        $('sugg-refresh').focus();
+    }
+    $('sugg-empty').hidden = $('suggestions').children.length > 0;
+}
+
+async function loadSuggestions() {
+    let r;
+    try {
+        r = await api(token, 'GET', 'admin/kb/suggestions?days='
+                      + $('sugg-days').value + '&top=20');
+    } catch (err) {
+        fail(err);
+        return;
+    }
+    const s = r.data;
+    $('sugg-note').textContent = `${s.from} 至 ${s.to}(UTC);`
+        + `${s.min_users} 位以上不同用户点选过的排在最前`;
+    $('suggestions').replaceChildren(...s.items.map(suggestion));
+    $('sugg-empty').hidden = s.items.length > 0;
+}
+
+function suggestion(x) {
+    const msg = el('p', {class: 'sugg-msg error', role: 'alert', hidden: true});
+    const li = el('li', {class: 'sugg' + (x.source === 'implicit'
+                                          ? ' implicit' : ''),
+                         dataset: {q: x.question, source: x.source}});
+    const say = (text) => {
+        msg.textContent = text;
+        msg.hidden = !text;
+    };
+    li.append(
+        el('div', {class: 'sugg-head'},
+           el('span', {class: 'sugg-q'}, x.question),
+           el('span', {class: 'badge ' + (x.source === 'implicit' ? 'urgent'
+               : 'received')}, SOURCE_TEXT[x.source] || x.source),
+           el('span', {class: 'hint users'}, `${x.users} 人次问过`),
+           el('button', {type: 'button', class: 'ghost small dismiss',
+               'aria-label': '忽略问题:' + x.question,
+               onclick: (ev) => dismiss(x, li, ev.currentTarget, say)},
+              '忽略')),
+        x.faqs.length ? el('ol', {class: 'sugg-faqs',
+                                  'aria-label': '可能属于的知识点'},
+            x.faqs.map((f) => el('li', {class: 'sugg-faq',
+                                        dataset: {faq: f.faq_id}},
+                el('span', {class: 'faq-q'}, f.question,
+                   el('span', {class: 'faq-id'}, f.faq_id)),
+                f.implicit ? el('span', {class: 'badge urgent'},
+                    `${f.users || 0} 位用户选过`) : null,
+                el('span', {}, '得分 ', el('b', {class: 'score'},
+                   f.score.toFixed(4))),
+                el('meter', {min: 0, max: 1, value: f.confidence,
+                             'aria-label': '置信度'}),
+                el('button', {type: 'button', class: 'small adopt',
+                    'aria-label': `采纳:“${x.question}”作为“${f.question}”`
+                        + '的相似问题',
+                    onclick: (ev) => adopt(x, f, li, ev.currentTarget, say)},
+                   '采纳'))))
+            : el('p', {class: 'hint'}, '没有找到相近的知识点:可能需要新增一条 FAQ。'),
+        msg);
+    return li;
+}
+
+async function adopt(x, f, li, btn, say) {
+    say('');
+    btn.disabled = true;
+    try {
+        await api(token, 'POST', 'admin/kb/similar',
+                  {faq_id: f.faq_id, question: x.question});
+    } catch (err) {
+        btn.disabled = false;
+        if (err.status === 401 || err.status === 403) {
+            fail(err);
+            return;
+        }
+        say(learnErrText(err, 'adopt'));
+        return;
+    }
+    learnStatus(`已采纳:“${x.question}”成为“${f.question}”的相似问题,`
+                + '约一秒内生效。');
+    focusAfter(li);
+    loadLearned();
+}
+
+async function dismiss(x, li, btn, say) {
+    say('');
+    btn.disabled = true;
+    try {
+        await api(token, 'POST', 'admin/kb/suggestions/dismiss',
+                  {question: x.question});
+    } catch (err) {
+        btn.disabled = false;
+        if (err.status === 401 || err.status === 403) {
+            fail(err);
+            return;
+        }
+        say(learnErrText(err, 'dismiss'));
+        return;
+    }
+    learnStatus(`已忽略:“${x.question}”(30 天内不再推荐)。`);
+    focusAfter(li);
+}
+
+async function loadLearned() {
+    const cur = lrn.cursors[lrn.page];
+    let r;
+    try {
+        r = await api(token, 'GET', `admin/kb/similar?limit=${PAGE}`
+            + (cur ? '&cursor=' + encodeURIComponent(cur) : ''));
+    } catch (err) {
+        fail(err);
+        return;
+    }
+    const d = r.data;
+    lrn.next = d.next_cursor;
+    $('learned').tBodies[0].replaceChildren(...d.items.map((x) => el('tr',
+        {dataset: {id: x.id, faq: x.faq_id}},
+        el('td', {class: 'q'}, x.question),
+        el('td', {class: 'mono'}, x.faq_id),
+        el('td', {}, x.in_file ? '已写入知识库文件' : '在线生效'),
+        el('td', {}, el('button', {type: 'button', class: 'danger small',
+            'aria-label': '删除相似问题:' + x.question,
+            onclick: (ev) => deleteLearned(x, ev.currentTarget)}, '删除')))));
+    $('learned-empty').hidden = d.items.length > 0;
+    $('learned-total').textContent = `共 ${d.total} 条(上限 ${d.max})`;
+    $('learned-prev').disabled = lrn.page === 0;
+    $('learned-next').disabled = !lrn.next;
+    $('learned-page').textContent = `第 ${lrn.page + 1} 页`;
+}
+
+async function deleteLearned(x, btn) {
+    btn.disabled = true;
+    try {
+        await api(token, 'DELETE', 'admin/kb/similar/' + x.id);
+        learnStatus(`已删除:“${x.question}”。`);
+    } catch (err) {
+        btn.disabled = false;
+        if (err.status === 401 || err.status === 403) {
+            fail(err);
+            return;
+        }
+        learnStatus(learnErrText(err, 'delete'));
+        if (err.status !== 404) {
+            return;
+        }
+    }
+    // the row is gone either way (404: someone deleted it first)
+    $('learned-refresh').focus();
+    if (lrn.page > 0 && $('learned').tBodies[0].rows.length === 1) {
+        lrn.page--;
+    }
+    loadLearned();
+}
+
+// the token goes in the Authorization header, never in a URL: fetch the
+// file, then hand the browser a Blob to save
+async function exportKb() {
+    const btn = $('kb-export');
+    btn.disabled = true;
+    let res;
+    try {
+        res = await fetch(API + 'admin/kb/export', {cache: 'no-store',
+            credentials: 'omit', headers: {Authorization: 'Bearer ' + token,
+                                            Accept: 'application/json'}});
+    } catch (e) {
+        res = null;
+    }
+    btn.disabled = false;
+    if (!res || !res.ok) {
+        let code;
+        try {
+            code = res && (await res.json()).error.code;
+        } catch (e) {
+            code = undefined;
+        }
+        const err = {status: res ? res.status : 0, code};
+        if (err.status === 401 || err.status === 403) {
+            fail(err);
+        } else {
+            learnStatus(learnErrText(err, 'export'));
+        }
+        return;
+    }
+    const blob = await res.blob();
+    const c = claims(token) || {};
+    const day = new Date().toISOString().slice(0, 10);
+    const a = el('a', {href: URL.createObjectURL(blob),
+                       download: `kb-${c.tid || c.kid || 'tenant'}-${day}.json`});
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 60000);
+    learnStatus('知识库已导出(含已学习的相似问题):写回知识库文件并重新加载即可。');
+}
+
+function wireLearn() {
+    $('sugg-days').addEventListener('change', loadSuggestions);
+    $('sugg-refresh').addEventListener('click', loadSuggestions);
+    $('learned-refresh').addEventListener('click', loadLearned);
+    $('kb-export').addEventListener('click', exportKb);
+    $('learned-next').addEventListener('click', () => {
+        if (lrn.next) {
+            lrn.cursors[lrn.page + 1] = lrn.next;
+            lrn.page++;
+            loadLearned();
+        }
+    });
+    $('learned-prev').addEventListener('click', () => {
+        if (lrn.page > 0) {
+            lrn.page--;
+            loadLearned();
+        }
+    });
+}
+
 // --- start ---------------------------------------------------------------
 
 function wire() {
     wireTabs();
     wireReports();
     wireQueue();
+    wireLearn();
     $('days').addEventListener('change', loadStats);
     $('stats-refresh').addEventListener('click', loadStats);
     $('search-form').addEventListener('submit', (ev) => {
