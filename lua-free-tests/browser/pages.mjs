@@ -592,9 +592,22 @@ async function learn() {
     check(!!answered, "learn: the user now gets the adopted FAQ's answer",
           {q, faq});
 
+    // 采纳 of a wording the KB already has (the chat page's 没帮助 question
+    // is an FAQ's own question): 409, explained in its card, which stays
+    const dupQ = '怎么查看蚁花账单';
+    const dupSel = `#suggestions > li[data-q="${dupQ}"]`;
+    if (check(!!await p.$(dupSel), 'learn: the 没帮助 question is proposed')) {
+        await p.$eval(dupSel + ' button.adopt', (b) => b.click());
+        await p.waitForSelector(dupSel + ' .sugg-msg:not([hidden])');
+        const m = await p.$eval(dupSel + ' .sugg-msg', (e) => e.textContent);
+        check(m.includes('已经有这个问法'),
+              'learn: a duplicate (409) is explained in its card', m);
+    }
+
     // 忽略 another proposal: it leaves the list and does not come back
-    const other = await p.$$eval('#suggestions > li', (ls) =>
-        ls.map((l) => l.dataset.q)[0]);
+    const other = await p.$$eval('#suggestions > li', (ls, d) =>
+        ls.map((l) => l.dataset.q).find((x) => x === d) || ls.map((l) =>
+            l.dataset.q)[0], dupQ);
     if (check(!!other, 'learn: another proposal to dismiss')) {
         await p.$eval(`#suggestions > li[data-q="${other}"] button.dismiss`,
                       (b) => b.click());

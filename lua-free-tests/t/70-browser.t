@@ -119,7 +119,7 @@ for my $line (split /\n/, $out) {
     }
 }
 is($rc, 0, 'the driver exited cleanly');
-cmp_ok($checks // 0, '>=', 69, 'every browser check ran');
+cmp_ok($checks // 0, '>=', 71, 'every browser check ran');
 
 # --- Redis: what the pages did ------------------------------------------
 
