@@ -892,6 +892,31 @@ ngx_http_kefu_question_hash(ngx_str_t *q, u_char *hex16)
 }
 
 
+/* ?name=N of the request's query: absent gives def, else 1..max */
+
+ngx_int_t
+ngx_http_kefu_query_uint(ngx_http_request_t *r, const char *name,
+    ngx_uint_t def, ngx_uint_t max, ngx_uint_t *out)
+{
+    ngx_int_t  n;
+    ngx_str_t  v;
+
+    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &v) != NGX_OK) {
+        *out = def;
+        return NGX_OK;
+    }
+
+    n = ngx_atoi(v.data, v.len);
+    if (n == NGX_ERROR || n < 1 || (ngx_uint_t) n > max) {
+        return NGX_ERROR;
+    }
+
+    *out = n;
+
+    return NGX_OK;
+}
+
+
 /* What an endpoint returns after queueing its Redis work. */
 
 ngx_int_t

@@ -68,8 +68,6 @@ static ngx_str_t  ngx_http_kefu_dismiss_lua = ngx_string(
     "return 1\n");
 
 
-static ngx_int_t ngx_http_kefu_kbs_arg(ngx_http_request_t *r,
-    const char *name, ngx_uint_t def, ngx_uint_t max, ngx_uint_t *out);
 static void ngx_http_kefu_kbs_done(ngx_http_request_t *r, void *data,
     ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
 static ngx_int_t ngx_http_kefu_kbs_item(ngx_http_kefu_kbs_out_t *o,
@@ -110,8 +108,8 @@ ngx_http_kefu_admin_kb_suggestions(ngx_http_request_t *r,
 
     ctx->data = st;
 
-    if (ngx_http_kefu_kbs_arg(r, "days", NGX_HTTP_KEFU_KBS_DAYS,
-                              NGX_HTTP_KEFU_KBS_MAX_DAYS, &st->days)
+    if (ngx_http_kefu_query_uint(r, "days", NGX_HTTP_KEFU_KBS_DAYS,
+                                 NGX_HTTP_KEFU_KBS_MAX_DAYS, &st->days)
         != NGX_OK)
     {
         return ngx_http_kefu_send_error(r, NGX_HTTP_BAD_REQUEST,
@@ -119,8 +117,8 @@ ngx_http_kefu_admin_kb_suggestions(ngx_http_request_t *r,
                                         "days must be 1 to 90");
     }
 
-    if (ngx_http_kefu_kbs_arg(r, "top", NGX_HTTP_KEFU_KBS_TOP,
-                              NGX_HTTP_KEFU_KBS_MAX_TOP, &st->top)
+    if (ngx_http_kefu_query_uint(r, "top", NGX_HTTP_KEFU_KBS_TOP,
+                                 NGX_HTTP_KEFU_KBS_MAX_TOP, &st->top)
         != NGX_OK)
     {
         return ngx_http_kefu_send_error(r, NGX_HTTP_BAD_REQUEST,
@@ -237,29 +235,6 @@ ngx_http_kefu_admin_kb_suggestions(ngx_http_request_t *r,
     rc = ngx_http_kefu_redis_send(r, cmds, ncmd, ngx_http_kefu_kbs_done, st);
 
     return ngx_http_kefu_redis_started(r, rc);
-}
-
-
-static ngx_int_t
-ngx_http_kefu_kbs_arg(ngx_http_request_t *r, const char *name,
-    ngx_uint_t def, ngx_uint_t max, ngx_uint_t *out)
-{
-    ngx_int_t  n;
-    ngx_str_t  v;
-
-    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &v) != NGX_OK) {
-        *out = def;
-        return NGX_OK;
-    }
-
-    n = ngx_atoi(v.data, v.len);
-    if (n == NGX_ERROR || n < 1 || (ngx_uint_t) n > max) {
-        return NGX_ERROR;
-    }
-
-    *out = n;
-
-    return NGX_OK;
 }
 
 

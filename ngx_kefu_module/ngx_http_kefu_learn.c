@@ -750,27 +750,24 @@ static ngx_int_t
 ngx_http_kefu_learn_list(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 {
     long                          faq;
-    ngx_int_t                     limit;
-    ngx_str_t                     v, cursor, faq_id;
-    ngx_uint_t                    i, k;
+    ngx_str_t                     cursor, faq_id;
+    ngx_uint_t                    i, k, limit;
     kefu_buf_t                    b;
     ngx_http_kefu_learn_t        *l;
     ngx_http_kefu_learn_entry_t  *e;
 
     l = ctx->tenant->learn;
-    limit = 100;
     faq = -2;
     cursor.len = 0;
     ngx_str_null(&faq_id);
 
-    if (ngx_http_arg(r, (u_char *) "limit", 5, &v) == NGX_OK) {
-        limit = ngx_atoi(v.data, v.len);
-
-        if (limit < 1 || limit > NGX_HTTP_KEFU_LEARN_LIST_MAX) {
-            return ngx_http_kefu_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                            "invalid_request",
-                                            "limit must be 1..500");
-        }
+    if (ngx_http_kefu_query_uint(r, "limit", 100,
+                                 NGX_HTTP_KEFU_LEARN_LIST_MAX, &limit)
+        != NGX_OK)
+    {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "invalid_request",
+                                        "limit must be 1..500");
     }
 
     if (ngx_http_arg(r, (u_char *) "cursor", 6, &cursor) == NGX_OK
@@ -819,7 +816,7 @@ ngx_http_kefu_learn_list(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
             continue;
         }
 
-        if (k == (ngx_uint_t) limit) {
+        if (k == limit) {
             break;
         }
 

@@ -159,6 +159,8 @@ ngx_int_t ngx_http_kefu_redis_unexpected(ngx_http_request_t *r,
 void ngx_http_kefu_redis_log_reply(ngx_http_request_t *r,
     ngx_http_kefu_redis_reply_t *rep, const char *what, ngx_str_t *key);
 void ngx_http_kefu_day(time_t now, u_char *buf);
+ngx_int_t ngx_http_kefu_query_uint(ngx_http_request_t *r, const char *name,
+    ngx_uint_t def, ngx_uint_t max, ngx_uint_t *out);
 ngx_int_t ngx_http_kefu_random_id(ngx_http_request_t *r, size_t n,
     ngx_str_t *id);
 ngx_http_kefu_tenant_t *ngx_http_kefu_find_tenant(

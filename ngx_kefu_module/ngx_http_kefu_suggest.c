@@ -75,7 +75,7 @@ static size_t ngx_http_kefu_suggest_hot(const kefu_kb_t *kb,
 ngx_int_t
 ngx_http_kefu_suggestions(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 {
-    ngx_int_t                    rc, n;
+    ngx_int_t                    rc;
     ngx_str_t                    val, *a;
     ngx_http_kefu_tenant_t      *t;
     ngx_http_kefu_suggest_t     *sg;
@@ -90,20 +90,18 @@ ngx_http_kefu_suggestions(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
     }
 
     ctx->data = sg;
-    sg->limit = ngx_min(t->suggest_limit, KEFU_SUGGEST_MAX_LIMIT);
     sg->now = ngx_time();
 
-    if (ngx_http_arg(r, (u_char *) "limit", 5, &val) == NGX_OK) {
-        n = ngx_atoi(val.data, val.len);
-
-        if (n < 1 || n > KEFU_SUGGEST_MAX_LIMIT) {
-            return ngx_http_kefu_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                            "invalid_request",
-                                            "limit must be an integer from "
-                                            "1 to 20");
-        }
-
-        sg->limit = n;
+    if (ngx_http_kefu_query_uint(r, "limit",
+                                 ngx_min(t->suggest_limit,
+                                         KEFU_SUGGEST_MAX_LIMIT),
+                                 KEFU_SUGGEST_MAX_LIMIT, &sg->limit)
+        != NGX_OK)
+    {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "invalid_request",
+                                        "limit must be an integer from "
+                                        "1 to 20");
     }
 
     if (ngx_http_arg(r, (u_char *) "scene", 5, &val) == NGX_OK) {
