@@ -18,6 +18,8 @@ CORE_SRCS  := $(sort $(wildcard ngx_kefu_module/kefu_*.c))
 CORE_HDRS  := $(wildcard ngx_kefu_module/kefu_*.h)
 GLUE_SRCS  := $(wildcard ngx_kefu_module/ngx_http_kefu_*.c \
                          ngx_kefu_module/ngx_http_kefu_*.h)
+# the Redis scripts, embedded in the module at build time (tools/lua-embed.sh)
+LUA_SRCS   := $(wildcard ngx_kefu_module/lua/*.lua) tools/lua-embed.sh
 UNIT_SRCS  := $(sort $(wildcard lua-free-tests/unit/test_*.c))
 UNIT_BINS  := $(patsubst lua-free-tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 TOOL_SRCS  := $(wildcard tools/*.c)
@@ -40,15 +42,17 @@ all: module tools
 DEB_PKGS = nginx nginx-dev libhiredis-dev libyajl-dev libssl-dev \
            redis-server openssl curl wrk clang libclang-rt-14-dev \
            libio-socket-ssl-perl libjson-xs-perl valgrind nghttp2-client \
-           procps chromium fonts-noto-cjk
+           procps chromium fonts-noto-cjk lua5.1
 deps:
 	@$(TOP)/tools/install-deps.sh $(DEB_PKGS)
 
 # The dynamic module, the way Debian builds nginx modules (nginx-dev).
-$(MODULE): config $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS)
+$(MODULE): config config.make $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS) \
+           $(LUA_SRCS)
 	@$(TOP)/tools/build-module.sh $(BUILD)/nginx ""
 
-$(MODULE_ASAN): config $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS)
+$(MODULE_ASAN): config config.make $(CORE_SRCS) $(CORE_HDRS) $(GLUE_SRCS) \
+                $(LUA_SRCS)
 	@$(TOP)/tools/build-module.sh $(BUILD)/nginx-asan "$(SAN)"
 
 module: $(MODULE)

@@ -14,6 +14,7 @@
  */
 
 #include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_scripts.h"
 #include "kefu_dialog.h"
 #include "kefu_validate.h"
 #include "kefu_tap.h"
@@ -58,53 +59,6 @@ static const kefu_field_t  ngx_http_kefu_ask_fields[] = {
 };
 
 
-/*
- * A turn's write, in the user's Cluster slot: KEYS[1] the session,
- * KEYS[2] the recently asked FAQs of 猜你关心 (32 kept), KEYS[3] the
- * hashes of the unanswered questions this user added today; ARGV[1] the
- * session as read or last written ("" for none), ARGV[2] the new one,
- * ARGV[3] its TTL, ARGV[4] the answered FAQ or "", ARGV[5] now, ARGV[6]
- * the asked set's TTL, ARGV[7] the unanswered question's hash or "",
- * ARGV[8] how many one user may add a day (unanswered_per_user), ARGV[9]
- * that set's TTL; KEYS[4] the hashes of the tapped pairs (question ->
- * FAQ, kefu_tap.h) this user counted, ARGV[10] the turn's pair hash or
- * "", ARGV[11] that set's cap, ARGV[12] its TTL.  Returns 1 (written;
- * the question, if any, counts among the day's unanswered or clarified),
- * 2 (written; it does not: already counted for this user today, or the
- * user's quota is spent), plus 4 when the pair counts (the user's first
- * tap of it), or the stored session ("" for none) when it is not
- * ARGV[1]: nothing is written then.
- */
-static ngx_str_t  ngx_http_kefu_turn_lua = ngx_string(
-    "local cur = redis.call('GET', KEYS[1]) or ''\n"
-    "if cur ~= ARGV[1] then\n"
-    "  return cur\n"
-    "end\n"
-    "redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])\n"
-    "if ARGV[4] ~= '' then\n"
-    "  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[4])\n"
-    "  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -33)\n"
-    "  redis.call('EXPIRE', KEYS[2], ARGV[6])\n"
-    "end\n"
-    "local p = 0\n"
-    "if ARGV[10] ~= '' and redis.call('SISMEMBER', KEYS[4], ARGV[10]) == 0\n"
-    "   and redis.call('SCARD', KEYS[4]) < tonumber(ARGV[11]) then\n"
-    "  redis.call('SADD', KEYS[4], ARGV[10])\n"
-    "  redis.call('EXPIRE', KEYS[4], ARGV[12])\n"
-    "  p = 4\n"
-    "end\n"
-    "if ARGV[7] == '' then\n"
-    "  return 1 + p\n"
-    "end\n"
-    "if redis.call('SISMEMBER', KEYS[3], ARGV[7]) == 1\n"
-    "   or redis.call('SCARD', KEYS[3]) >= tonumber(ARGV[8]) then\n"
-    "  return 2 + p\n"
-    "end\n"
-    "redis.call('SADD', KEYS[3], ARGV[7])\n"
-    "redis.call('EXPIRE', KEYS[3], ARGV[9])\n"
-    "return 1 + p\n");
-
-
 static ngx_int_t ngx_http_kefu_ask_count(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx, ngx_http_kefu_ask_t *ask);
 static void ngx_http_kefu_ask_loaded(ngx_http_request_t *r, void *data,
@@ -123,9 +77,11 @@ static ngx_int_t ngx_http_kefu_has_text(u_char *p, size_t len);
 char *
 ngx_http_kefu_ask_init_conf(ngx_conf_t *cf, ngx_http_kefu_main_conf_t *kmcf)
 {
-    static ngx_str_t  *sources[] = { &ngx_http_kefu_turn_lua };
+    static const ngx_http_kefu_lua_t  *scripts[] = {
+        &ngx_http_kefu_script_ask_turn
+    };
 
-    return ngx_http_kefu_add_scripts(cf, kmcf, sources, kmcf->ask_scripts, 1);
+    return ngx_http_kefu_add_scripts(cf, kmcf, scripts, kmcf->ask_scripts, 1);
 }
 
 

@@ -16,6 +16,7 @@
  */
 
 #include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_scripts.h"
 #include "ngx_http_kefu_service.h"
 #include "kefu_report.h"
 #include "kefu_validate.h"
@@ -25,29 +26,6 @@
 #define NGX_HTTP_KEFU_PAGE_MAX      100
 #define NGX_HTTP_KEFU_TICKET_ID_LEN 32          /* hex of 16 random bytes */
 #define NGX_HTTP_KEFU_SCORE_MAX     9007199254740992LL     /* 2^53 */
-
-
-/*
- * KEYS: ticket, agents' queue, the session's open-ticket marker.  ARGV:
- * ticket id, now, user and session id as read before (the marker's key
- * was built from them).  Closing takes the ticket out of the queue (the
- * desk may have popped it already) and frees the session to ask for a
- * human again, unless the marker already names a newer ticket.
- */
-static ngx_str_t  ngx_http_kefu_ticket_close_lua = ngx_string(
-"#!lua\n"
-"local cur = redis.call('HMGET', KEYS[1], 'status', 'user', 'session_id')\n"
-"if not cur[1] then return {'not_found'} end\n"
-"if cur[2] ~= ARGV[3] or cur[3] ~= ARGV[4] then return {'not_found'} end\n"
-"if cur[1] ~= 'waiting' then return {'closed'} end\n"
-"redis.call('ZREM', KEYS[2], ARGV[1])\n"
-"redis.call('HSET', KEYS[1], 'status', 'closed', 'closed_at', ARGV[2])\n"
-"if redis.call('GET', KEYS[3]) == ARGV[1] then\n"
-"  redis.call('DEL', KEYS[3])\n"
-"end\n"
-"local all = redis.call('HGETALL', KEYS[1])\n"
-"table.insert(all, 1, 'ok')\n"
-"return all\n");
 
 
 typedef struct {
@@ -111,11 +89,13 @@ ngx_http_kefu_backoffice_scripts(ngx_conf_t *cf,
 {
     ngx_int_t  *ids;
 
-    static ngx_str_t  *sources[] = { &ngx_http_kefu_ticket_close_lua };
+    static const ngx_http_kefu_lua_t  *scripts[] = {
+        &ngx_http_kefu_script_ticket_close
+    };
 
     ids = &kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_TICKET_CLOSE];
 
-    if (ngx_http_kefu_add_scripts(cf, kmcf, sources, ids, 1) != NGX_CONF_OK) {
+    if (ngx_http_kefu_add_scripts(cf, kmcf, scripts, ids, 1) != NGX_CONF_OK) {
         return NGX_ERROR;
     }
 

@@ -2,7 +2,7 @@
  * ngx_kefu: POST /v1/events, the user's behaviour trail for "猜你关心".
  *
  * The whole batch is checked before anything is written, then stored by
- * one Lua script (one EVALSHA round trip, atomic):
+ * one Lua script (lua/events_append.lua; one EVALSHA round trip, atomic):
  *
  *   - kefu:{t:u}:trail, the events as compact JSON (kefu_event_encode()),
  *     newest first: LPUSH, LTRIM to trail_max, EXPIRE trail_ttl;
@@ -20,7 +20,8 @@
  * min(trail_max, KEFU_SUGGEST_SUM_TYPES) types, the ones seen least
  * recently go as they would from the capped trail): LRANGE, then a
  * script that swaps them for the fold only if the list's tail is still
- * what was read (concurrent folds: one wins, the others do nothing).
+ * what was read (lua/events_fold.lua; concurrent folds: one wins, the
+ * others do nothing).
  * So readers get a bounded number of short records (33 at most when one
  * user's posts do not race); the list is capped at
  * NGX_HTTP_KEFU_SUM_HARD records whatever happens.
@@ -29,16 +30,16 @@
  */
 
 #include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_scripts.h"
 #include "kefu_suggest.h"
 
 
-/* ARGV before the events: trail_max, trail_ttl, record */
-#define NGX_HTTP_KEFU_EVENTS_ARGS   3
+/* ARGV before the events: trail_max, trail_ttl, record, hard cap */
+#define NGX_HTTP_KEFU_EVENTS_ARGS   4
 #define NGX_HTTP_KEFU_SUM_KEEP      16
 /* hard cap on the records: well above 2 x KEEP plus the posts that can
  * arrive for one user while a fold is under way */
 #define NGX_HTTP_KEFU_SUM_HARD      120
-#define NGX_HTTP_KEFU_SUM_HARD_S    "120"
 
 
 typedef struct {
@@ -47,40 +48,6 @@ typedef struct {
     int64_t                     half_life;
     ngx_str_t                   key;        /* the summary's */
 } ngx_http_kefu_events_t;
-
-
-/*
- * KEYS: trail, tsum.  ARGV: the three above, then the stored events.
- * Returns the summary's length.
- */
-static ngx_str_t  ngx_http_kefu_events_lua = ngx_string(
-"#!lua\n"
-"redis.call('LPUSH', KEYS[1], unpack(ARGV, 4))\n"
-"redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[1]) - 1)\n"
-"redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
-"local n = redis.call('LPUSH', KEYS[2], ARGV[3])\n"
-"if n > " NGX_HTTP_KEFU_SUM_HARD_S " then\n"
-"  redis.call('LTRIM', KEYS[2], 0, " NGX_HTTP_KEFU_SUM_HARD_S " - 1)\n"
-"end\n"
-"redis.call('EXPIRE', KEYS[2], ARGV[2])\n"
-"return n\n"
-);
-
-
-/*
- * KEYS: tsum.  ARGV: the number of records folded (the list's tail), the
- * oldest of them as read, the fold.  Returns 1 if swapped, else 0.
- */
-static ngx_str_t  ngx_http_kefu_events_fold_lua = ngx_string(
-"#!lua\n"
-"local m, len = tonumber(ARGV[1]), redis.call('LLEN', KEYS[1])\n"
-"if len < m or redis.call('LINDEX', KEYS[1], -1) ~= ARGV[2] then\n"
-"  return 0\n"
-"end\n"
-"redis.call('LTRIM', KEYS[1], 0, len - m - 1)\n"
-"redis.call('RPUSH', KEYS[1], ARGV[3])\n"
-"return 1\n"
-);
 
 
 static void ngx_http_kefu_events_saved(ngx_http_request_t *r, void *data,
@@ -99,11 +66,11 @@ char *
 ngx_http_kefu_events_init_conf(ngx_conf_t *cf,
     ngx_http_kefu_main_conf_t *kmcf)
 {
-    static ngx_str_t  *sources[] = {
-        &ngx_http_kefu_events_lua, &ngx_http_kefu_events_fold_lua
+    static const ngx_http_kefu_lua_t  *scripts[] = {
+        &ngx_http_kefu_script_events_append, &ngx_http_kefu_script_events_fold
     };
 
-    if (ngx_http_kefu_add_scripts(cf, kmcf, sources, kmcf->events_scripts, 2)
+    if (ngx_http_kefu_add_scripts(cf, kmcf, scripts, kmcf->events_scripts, 2)
         != NGX_CONF_OK)
     {
         return NGX_CONF_ERROR;
@@ -193,7 +160,8 @@ ngx_http_kefu_events(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
     if (ngx_http_kefu_user_key(r, ctx, "trail", &a[0]) != NGX_OK
         || ngx_http_kefu_user_key(r, ctx, "tsum", &a[1]) != NGX_OK
         || ngx_http_kefu_events_num(r, &a[2], (int64_t) t->trail_max) == NULL
-        || ngx_http_kefu_events_num(r, &a[3], (int64_t) t->trail_ttl) == NULL)
+        || ngx_http_kefu_events_num(r, &a[3], (int64_t) t->trail_ttl) == NULL
+        || ngx_http_kefu_events_num(r, &a[5], NGX_HTTP_KEFU_SUM_HARD) == NULL)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

@@ -14,6 +14,7 @@
  */
 
 #include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_scripts.h"
 #include "ngx_http_kefu_service.h"
 #include "kefu_tap.h"
 #include "kefu_stats.h"
@@ -55,19 +56,6 @@ static const kefu_field_t  ngx_http_kefu_dismiss_fields[] = {
 };
 
 
-/*
- * KEYS[1] the tenant's dismissed questions; ARGV[1] the normalised
- * question, ARGV[2] now, ARGV[3] its expiry, ARGV[4] the cap.  Expired
- * members go, then the soonest to expire beyond the cap.
- */
-static ngx_str_t  ngx_http_kefu_dismiss_lua = ngx_string(
-    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])\n"
-    "redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])\n"
-    "redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -tonumber(ARGV[4]) - 1)\n"
-    "redis.call('EXPIREAT', KEYS[1], ARGV[3])\n"
-    "return 1\n");
-
-
 static void ngx_http_kefu_kbs_done(ngx_http_request_t *r, void *data,
     ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
 static ngx_int_t ngx_http_kefu_kbs_item(ngx_http_kefu_kbs_out_t *o,
@@ -81,9 +69,11 @@ char *
 ngx_http_kefu_kbsuggest_init_conf(ngx_conf_t *cf,
     ngx_http_kefu_main_conf_t *kmcf)
 {
-    static ngx_str_t  *sources[] = { &ngx_http_kefu_dismiss_lua };
+    static const ngx_http_kefu_lua_t  *scripts[] = {
+        &ngx_http_kefu_script_kb_dismiss
+    };
 
-    return ngx_http_kefu_add_scripts(cf, kmcf, sources,
+    return ngx_http_kefu_add_scripts(cf, kmcf, scripts,
                                      kmcf->kbsuggest_scripts, 1);
 }
 

@@ -21,6 +21,7 @@
  */
 
 #include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_scripts.h"
 #include "ngx_http_kefu_service.h"
 #include "kefu_learn.h"
 #include "kefu_stats.h"
@@ -60,27 +61,6 @@ typedef struct {
 } ngx_http_kefu_learn_worker_t;
 
 
-static ngx_str_t  ngx_http_kefu_learn_add_lua = ngx_string(
-    "if redis.call('HEXISTS', KEYS[2], ARGV[2]) == 1 then\n"
-    "  return {'duplicate', redis.call('HGET', KEYS[2], ARGV[2])}\n"
-    "end\n"
-    "if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[4]) then\n"
-    "  return {'full', ''}\n"
-    "end\n"
-    "redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])\n"
-    "redis.call('HSET', KEYS[2], ARGV[2], ARGV[1])\n"
-    "return {'created', tostring(redis.call('INCR', KEYS[3]))}\n");
-
-static ngx_str_t  ngx_http_kefu_learn_del_lua = ngx_string(
-    "local v = redis.call('HGET', KEYS[1], ARGV[1])\n"
-    "if not v then return 0 end\n"
-    "local k = string.match(v, '^[^\\t]*\\t([^\\t]*)\\t')\n"
-    "redis.call('HDEL', KEYS[1], ARGV[1])\n"
-    "if k then redis.call('HDEL', KEYS[2], k) end\n"
-    "redis.call('INCR', KEYS[3])\n"
-    "return 1\n");
-
-
 static ngx_http_kefu_learn_worker_t  ngx_http_kefu_learn_worker;
 
 
@@ -117,13 +97,15 @@ char *
 ngx_http_kefu_learn_init_conf(ngx_conf_t *cf,
     ngx_http_kefu_main_conf_t *kmcf)
 {
-    static ngx_str_t  *sources[] = { &ngx_http_kefu_learn_add_lua,
-                                     &ngx_http_kefu_learn_del_lua };
+    static const ngx_http_kefu_lua_t  *scripts[] = {
+        &ngx_http_kefu_script_learned_add,
+        &ngx_http_kefu_script_learned_delete
+    };
 
     ngx_conf_init_uint_value(kmcf->learned_max, 10000);
     ngx_conf_init_value(kmcf->learned_poll, 1);
 
-    return ngx_http_kefu_add_scripts(cf, kmcf, sources, kmcf->learn_scripts,
+    return ngx_http_kefu_add_scripts(cf, kmcf, scripts, kmcf->learn_scripts,
                                      2);
 }
 

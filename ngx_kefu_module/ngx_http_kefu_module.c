@@ -294,16 +294,17 @@ ngx_http_kefu_exit_process(ngx_cycle_t *cycle)
 }
 
 
-/* Registers n Lua scripts (loaded again on every Redis connect). */
+/* Registers n embedded Lua scripts (ngx_http_kefu_scripts.h; loaded again
+ * on every Redis connect). */
 
 char *
 ngx_http_kefu_add_scripts(ngx_conf_t *cf, ngx_http_kefu_main_conf_t *kmcf,
-    ngx_str_t **sources, ngx_int_t *ids, ngx_uint_t n)
+    const ngx_http_kefu_lua_t **scripts, ngx_int_t *ids, ngx_uint_t n)
 {
     ngx_uint_t  i;
 
     for (i = 0; i < n; i++) {
-        ids[i] = ngx_http_kefu_redis_add_script(cf, &kmcf->redis, sources[i]);
+        ids[i] = ngx_http_kefu_redis_add_script(cf, &kmcf->redis, scripts[i]);
         if (ids[i] == NGX_ERROR) {
             return NGX_CONF_ERROR;
         }

@@ -132,8 +132,8 @@ extern ngx_module_t  ngx_http_kefu_module;
 void *ngx_http_kefu_pool_alloc(void *pool, size_t size);
 ngx_http_kefu_worker_stats_t *ngx_http_kefu_worker_stats(void);
 char *ngx_http_kefu_add_scripts(ngx_conf_t *cf,
-    ngx_http_kefu_main_conf_t *kmcf, ngx_str_t **sources, ngx_int_t *ids,
-    ngx_uint_t n);
+    ngx_http_kefu_main_conf_t *kmcf, const ngx_http_kefu_lua_t **scripts,
+    ngx_int_t *ids, ngx_uint_t n);
 
 /* ngx_http_kefu_handler.c */
 ngx_int_t ngx_http_kefu_handler(ngx_http_request_t *r);

@@ -539,7 +539,7 @@ done:
 
 ngx_int_t
 ngx_http_kefu_redis_add_script(ngx_conf_t *cf,
-    ngx_http_kefu_redis_conf_t *rcf, ngx_str_t *source)
+    ngx_http_kefu_redis_conf_t *rcf, const ngx_http_kefu_lua_t *lua)
 {
     u_char                        digest[20];
     ngx_sha1_t                    sha1;
@@ -558,15 +558,12 @@ ngx_http_kefu_redis_add_script(ngx_conf_t *cf,
         return NGX_ERROR;
     }
 
-    script->source.data = ngx_pstrdup(cf->pool, source);
-    if (script->source.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    script->source.len = source->len;
+    /* the embedded text lives as long as the module */
+    script->name = lua->name;
+    script->source = lua->source;
 
     ngx_sha1_init(&sha1);
-    ngx_sha1_update(&sha1, source->data, source->len);
+    ngx_sha1_update(&sha1, script->source.data, script->source.len);
     ngx_sha1_final(digest, &sha1);
 
     ngx_hex_dump(script->sha1, digest, 20);
@@ -1205,9 +1202,9 @@ ngx_http_kefu_redis_handshake_cb(redisAsyncContext *ac, void *data,
             detail.data = (u_char *) reply->str;
 
             ngx_log_error(NGX_LOG_ERR, rd->log, 0,
-                          "kefu_redis %V: SCRIPT LOAD of script %ui (%s) "
-                          "failed: %V", &rcf->name, i, script[i].sha1,
-                          &detail);
+                          "kefu_redis %V: SCRIPT LOAD of script %V (%s) "
+                          "failed: %V", &rcf->name, &script[i].name,
+                          script[i].sha1, &detail);
         }
 
         goto next;

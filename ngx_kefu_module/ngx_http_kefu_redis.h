@@ -31,7 +31,16 @@ typedef struct {
 } ngx_http_kefu_redis_conf_t;
 
 
+/* a Redis script embedded at build time: ngx_kefu_module/lua/NAME.lua,
+ * as ngx_http_kefu_script_NAME (the generated ngx_http_kefu_scripts.h) */
 typedef struct {
+    ngx_str_t          name;            /* NAME */
+    ngx_str_t          source;          /* the file, byte for byte */
+} ngx_http_kefu_lua_t;
+
+
+typedef struct {
+    ngx_str_t          name;            /* for logs */
     ngx_str_t          source;          /* Lua source */
     u_char             sha1[41];        /* hex, NUL-terminated */
 } ngx_http_kefu_redis_script_t;
@@ -84,7 +93,7 @@ char *ngx_http_kefu_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
 /* Registers a Lua script at configuration time; returns its index. */
 ngx_int_t ngx_http_kefu_redis_add_script(ngx_conf_t *cf,
-    ngx_http_kefu_redis_conf_t *rcf, ngx_str_t *source);
+    ngx_http_kefu_redis_conf_t *rcf, const ngx_http_kefu_lua_t *lua);
 
 ngx_int_t ngx_http_kefu_redis_init_process(ngx_cycle_t *cycle,
     ngx_http_kefu_redis_conf_t *rcf);

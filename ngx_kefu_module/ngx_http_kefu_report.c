@@ -18,113 +18,13 @@
  */
 
 #include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_scripts.h"
 #include "ngx_http_kefu_service.h"
 #include "kefu_report.h"
 #include "kefu_validate.h"
 
 
 #define NGX_HTTP_KEFU_IDEM_TTL  "86400"
-
-
-/*
- * KEYS: idempotency record, report, frozen hash, reports stream, police
- * stream, day hash, the back office's index of all reports and of the
- * received ones, the user's reports of the day (a count).  ARGV:
- * fingerprint, id, user, kind, reason, card_last4, police_report (0/1),
- * note, now, idempotency TTL, day TTL, idempotency key, tenant, index
- * member, loss_reports_per_day.  A replay answers whatever the count; a
- * new report past the user's quota of the day is refused ('limit'): the
- * records live as long as the back office keeps them, so their number
- * is bounded here.  Reads and checks come first: nothing is
- * written unless everything is.  "#!lua" makes Redis refuse the whole
- * script up front when it is out of memory.  A replay writes a counter:
- * WAIT then covers this connection's write, which comes after the
- * report's, so the replicas that have it have the report too.
- */
-static ngx_str_t  ngx_http_kefu_lr_create_lua = ngx_string(
-"#!lua\n"
-"local prev = redis.call('HMGET', KEYS[1], 'fp', 'id')\n"
-"if prev[1] then\n"
-"  if prev[1] == ARGV[1] then\n"
-"    redis.call('HINCRBY', KEYS[1], 'replays', 1)\n"
-"    return {'replay', prev[2]}\n"
-"  end\n"
-"  return {'conflict', prev[2]}\n"
-"end\n"
-"if redis.call('EXISTS', KEYS[2]) == 1 then return {'exists', ARGV[2]} end\n"
-"if tonumber(redis.call('GET', KEYS[9]) or '0') >= tonumber(ARGV[15]) then\n"
-"  return {'limit', ''}\n"
-"end\n"
-"local ev = {'event', 'created', 'id', ARGV[2], 'user', ARGV[3],\n"
-"  'kind', ARGV[4], 'reason', ARGV[5], 'police_report', ARGV[7],\n"
-"  'created_at', ARGV[9]}\n"
-"local rec = {'id', ARGV[2], 'tenant', ARGV[13], 'user', ARGV[3],\n"
-"  'kind', ARGV[4], 'reason', ARGV[5], 'status', 'received',\n"
-"  'frozen', '1', 'police_report', ARGV[7], 'created_at', ARGV[9],\n"
-"  'updated_at', ARGV[9], 'idempotency_key', ARGV[12]}\n"
-"if ARGV[6] ~= '' then\n"
-"  ev[#ev + 1] = 'card_last4'; ev[#ev + 1] = ARGV[6]\n"
-"  rec[#rec + 1] = 'card_last4'; rec[#rec + 1] = ARGV[6]\n"
-"end\n"
-"if ARGV[8] ~= '' then\n"
-"  ev[#ev + 1] = 'note'; ev[#ev + 1] = ARGV[8]\n"
-"  rec[#rec + 1] = 'note'; rec[#rec + 1] = ARGV[8]\n"
-"end\n"
-"local sid = redis.call('XADD', KEYS[4], '*', unpack(ev))\n"
-"rec[#rec + 1] = 'stream_id'; rec[#rec + 1] = sid\n"
-"if ARGV[7] == '1' then\n"
-"  rec[#rec + 1] = 'police_stream_id'\n"
-"  rec[#rec + 1] = redis.call('XADD', KEYS[5], '*', unpack(ev))\n"
-"  redis.call('HINCRBY', KEYS[6], 'police_reports', 1)\n"
-"end\n"
-"redis.call('HSET', KEYS[2], unpack(rec))\n"
-"redis.call('HINCRBY', KEYS[3], ARGV[3], 1)\n"
-"redis.call('HSET', KEYS[1], 'fp', ARGV[1], 'id', ARGV[2])\n"
-"redis.call('EXPIRE', KEYS[1], ARGV[10])\n"
-"redis.call('ZADD', KEYS[7], 0, ARGV[14])\n"
-"redis.call('ZADD', KEYS[8], 0, ARGV[14])\n"
-"redis.call('HINCRBY', KEYS[6], 'loss_reports', 1)\n"
-"redis.call('EXPIRE', KEYS[6], ARGV[11])\n"
-"redis.call('INCR', KEYS[9])\n"
-"redis.call('EXPIRE', KEYS[9], 172800)\n"
-"return {'created', sid}\n");
-
-
-/*
- * The back office's change, as a compare-and-set: the rules are checked
- * in C against the state read before (kefu_lr_change_ok); the script
- * applies the change only if that state is still current.
- * KEYS: report, frozen hash, the back office's index of all reports,
- * of the received, processing and closed ones.  ARGV: expected status,
- * expected frozen, new status, new frozen, now.  The report moves to its
- * status's index; a report older than the indexes joins them here.
- */
-static ngx_str_t  ngx_http_kefu_lr_update_lua = ngx_string(
-"#!lua\n"
-"local cur = redis.call('HMGET', KEYS[1], 'status', 'frozen', 'user',\n"
-"  'created_at', 'id')\n"
-"if not cur[1] then return {'not_found'} end\n"
-"if cur[1] ~= ARGV[1] or cur[2] ~= ARGV[2] then return {'stale'} end\n"
-"if ARGV[4] ~= cur[2] then\n"
-"  if ARGV[4] == '1' then\n"
-"    redis.call('HINCRBY', KEYS[2], cur[3], 1)\n"
-"  elseif redis.call('HINCRBY', KEYS[2], cur[3], -1) <= 0 then\n"
-"    redis.call('HDEL', KEYS[2], cur[3])\n"
-"  end\n"
-"end\n"
-"redis.call('HSET', KEYS[1], 'status', ARGV[3], 'frozen', ARGV[4],\n"
-"  'updated_at', ARGV[5])\n"
-"local c = cur[4] or '0'\n"
-"local m = string.rep('0', 12 - #c) .. c .. '.' .. (cur[5] or '')\n"
-"local st = {received = 4, processing = 5, closed = 6}\n"
-"redis.call('ZADD', KEYS[3], 0, m)\n"
-"for i = 4, 6 do\n"
-"  if i == st[ARGV[3]] then redis.call('ZADD', KEYS[i], 0, m)\n"
-"  else redis.call('ZREM', KEYS[i], m) end\n"
-"end\n"
-"local all = redis.call('HGETALL', KEYS[1])\n"
-"table.insert(all, 1, 'ok')\n"
-"return all\n");
 
 
 typedef struct {
@@ -182,13 +82,14 @@ ngx_http_kefu_report_scripts(ngx_conf_t *cf, ngx_http_kefu_main_conf_t *kmcf)
     ngx_int_t  *ids;
 
     /* NGX_HTTP_KEFU_SCRIPT_LR_CREATE, NGX_HTTP_KEFU_SCRIPT_LR_UPDATE */
-    static ngx_str_t  *sources[] = {
-        &ngx_http_kefu_lr_create_lua, &ngx_http_kefu_lr_update_lua
+    static const ngx_http_kefu_lua_t  *scripts[] = {
+        &ngx_http_kefu_script_loss_report_create,
+        &ngx_http_kefu_script_loss_report_update
     };
 
     ids = &kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_LR_CREATE];
 
-    if (ngx_http_kefu_add_scripts(cf, kmcf, sources, ids, 2) != NGX_CONF_OK) {
+    if (ngx_http_kefu_add_scripts(cf, kmcf, scripts, ids, 2) != NGX_CONF_OK) {
         return NGX_ERROR;
     }
 

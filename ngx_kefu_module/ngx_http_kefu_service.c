@@ -12,6 +12,7 @@
  */
 
 #include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_scripts.h"
 #include "ngx_http_kefu_service.h"
 #include "kefu_report.h"
 #include "kefu_validate.h"
@@ -20,125 +21,6 @@
 #define NGX_HTTP_KEFU_TICKET_TTL    "604800"        /* 7 days */
 #define NGX_HTTP_KEFU_UQ_TTL        "172800"        /* a user's day + 1 */
 #define NGX_HTTP_KEFU_Q_MAX         200             /* as /v1/ask keeps */
-
-
-/*
- * KEYS: open-ticket marker of this user's session, queue (sorted set),
- * sequence, new ticket, agents stream, day hash, earlier ticket, this
- * user's waiting tickets.  ARGV: new ticket id, priority level, user,
- * session id, reason, turns, now, priority name, day TTL, ticket TTL,
- * expected marker, earlier ticket id, stream_max, handoff_per_user.  A
- * session has one waiting ticket: asking again returns it, moved up when
- * the priority rose.  A user has at most handoff_per_user tickets in the
- * queue ('limit').  Score: level * 2^40 + sequence, so the queue is by
- * priority, then first come first served.
- */
-static ngx_str_t  ngx_http_kefu_handoff_lua = ngx_string(
-"#!lua\n"
-NGX_HTTP_KEFU_STREAM_TRIM_LUA
-"local open = redis.call('GET', KEYS[1]) or ''\n"
-"if open ~= ARGV[11] then return {'stale'} end\n"
-"local lv = tonumber(ARGV[2])\n"
-"if ARGV[12] ~= '' and redis.call('ZSCORE', KEYS[2], ARGV[12]) then\n"
-"  local old = tonumber(redis.call('HGET', KEYS[7], 'level') or '3')\n"
-"  local seq = tonumber(redis.call('HGET', KEYS[7], 'seq') or '0')\n"
-"  if lv < old then\n"
-"    redis.call('ZADD', KEYS[2], 'XX', lv * 1099511627776 + seq,\n"
-"      ARGV[12])\n"
-"    redis.call('HSET', KEYS[7], 'priority', ARGV[8], 'level', lv)\n"
-"  else\n"
-"    lv = old\n"
-"  end\n"
-"  return {'existing', ARGV[12],\n"
-"    redis.call('ZRANK', KEYS[2], ARGV[12]) + 1, lv}\n"
-"end\n"
-"for _, id in ipairs(redis.call('ZRANGE', KEYS[8], 0, -1)) do\n"
-"  if not redis.call('ZSCORE', KEYS[2], id) then\n"
-"    redis.call('ZREM', KEYS[8], id)\n"
-"  end\n"
-"end\n"
-"if redis.call('ZCARD', KEYS[8]) >= tonumber(ARGV[14]) then\n"
-"  return {'limit'}\n"
-"end\n"
-"local seq = redis.call('INCR', KEYS[3])\n"
-"local sid = redis.call('XADD', KEYS[5], '*', 'ticket_id', ARGV[1],\n"
-"  'user', ARGV[3], 'session_id', ARGV[4], 'priority', ARGV[8],\n"
-"  'level', ARGV[2], 'reason', ARGV[5], 'turns', ARGV[6],\n"
-"  'created_at', ARGV[7])\n"
-"trim(KEYS[5], tonumber(ARGV[13]))\n"
-"redis.call('ZADD', KEYS[8], seq, ARGV[1])\n"
-"redis.call('EXPIRE', KEYS[8], ARGV[10])\n"
-"redis.call('HSET', KEYS[4], 'id', ARGV[1], 'user', ARGV[3],\n"
-"  'session_id', ARGV[4], 'priority', ARGV[8], 'level', ARGV[2],\n"
-"  'seq', seq, 'reason', ARGV[5], 'turns', ARGV[6], 'status', 'waiting',\n"
-"  'created_at', ARGV[7], 'stream_id', sid)\n"
-"redis.call('EXPIRE', KEYS[4], ARGV[10])\n"
-"redis.call('ZADD', KEYS[2], lv * 1099511627776 + seq, ARGV[1])\n"
-"redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[10])\n"
-"redis.call('HINCRBY', KEYS[6], 'handoffs', 1)\n"
-"redis.call('EXPIRE', KEYS[6], ARGV[9])\n"
-"return {'created', ARGV[1], redis.call('ZRANK', KEYS[2], ARGV[1]) + 1,\n"
-"  lv}\n");
-
-
-/*
- * KEYS: this session's feedback hash (turn -> "verdict:YYYYMMDD"), day
- * hash, day's unanswered set, the earlier verdict's day hash and set,
- * trainers' feedback stream, the hashes of the unanswered questions this
- * user added today.  ARGV: turn, expected earlier value, verdict (1
- * helpful, 0 not), today, normalised question, day TTL, user, session
- * id, FAQ id, reason, now, stream_max, the question's hash,
- * unanswered_per_user, that set's TTL, stats_top_max.  The last verdict
- * wins and each turn counts once: a changed verdict is taken back from
- * the day it was counted on.  Verdict "2" is an unhelpful one whose
- * question was not added to the unanswered set (the user had added it
- * today already, or had spent the day's quota): nothing to take back.
- */
-static ngx_str_t  ngx_http_kefu_feedback_lua = ngx_string(
-"#!lua\n"
-NGX_HTTP_KEFU_STREAM_TRIM_LUA
-"local cur = redis.call('HGET', KEYS[1], ARGV[1]) or ''\n"
-"if cur ~= ARGV[2] then return 'stale' end\n"
-"if cur ~= '' then\n"
-"  local old = string.sub(cur, 1, 1)\n"
-"  local was = old == '1' and '1' or '0'\n"
-"  if was == ARGV[3] then return 'same' end\n"
-"  if redis.call('EXISTS', KEYS[4]) == 1 then\n"
-"    redis.call('HINCRBY', KEYS[4],\n"
-"      was == '1' and 'helpful' or 'unhelpful', -1)\n"
-"  end\n"
-"  if old == '0' and ARGV[5] ~= '' then\n"
-"    local s = redis.call('ZINCRBY', KEYS[5], -1, ARGV[5])\n"
-"    if tonumber(s) <= 0 then redis.call('ZREM', KEYS[5], ARGV[5]) end\n"
-"  end\n"
-"end\n"
-"redis.call('HINCRBY', KEYS[2],\n"
-"  ARGV[3] == '1' and 'helpful' or 'unhelpful', 1)\n"
-"redis.call('EXPIRE', KEYS[2], ARGV[6])\n"
-"local v = ARGV[3]\n"
-"if v == '0' and ARGV[5] ~= '' then\n"
-"  if redis.call('SISMEMBER', KEYS[7], ARGV[13]) == 1\n"
-"     or redis.call('SCARD', KEYS[7]) >= tonumber(ARGV[14]) then\n"
-"    v = '2'\n"
-"  else\n"
-"    redis.call('SADD', KEYS[7], ARGV[13])\n"
-"    redis.call('EXPIRE', KEYS[7], ARGV[15])\n"
-"    redis.call('ZINCRBY', KEYS[3], 1, ARGV[5])\n"
-"    redis.call('EXPIRE', KEYS[3], ARGV[6])\n"
-"    local cap = tonumber(ARGV[16])\n"
-"    if redis.call('ZCARD', KEYS[3]) > cap then\n"
-"      redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -cap - 1)\n"
-"    end\n"
-"  end\n"
-"end\n"
-"redis.call('HSET', KEYS[1], ARGV[1], v .. ':' .. ARGV[4])\n"
-"redis.call('EXPIRE', KEYS[1], ARGV[6])\n"
-"redis.call('XADD', KEYS[6], '*',\n"
-"  'user', ARGV[7], 'session_id', ARGV[8], 'turn', ARGV[1],\n"
-"  'helpful', ARGV[3], 'faq_id', ARGV[9], 'question', ARGV[5],\n"
-"  'reason', ARGV[10], 'ts', ARGV[11])\n"
-"trim(KEYS[6], tonumber(ARGV[12]))\n"
-"return 'ok'\n");
 
 
 typedef struct {
@@ -196,8 +78,8 @@ ngx_http_kefu_service_init_conf(ngx_conf_t *cf,
     ngx_int_t  *ids;
 
     /* NGX_HTTP_KEFU_SCRIPT_HANDOFF, NGX_HTTP_KEFU_SCRIPT_FEEDBACK */
-    static ngx_str_t  *sources[] = {
-        &ngx_http_kefu_handoff_lua, &ngx_http_kefu_feedback_lua
+    static const ngx_http_kefu_lua_t  *scripts[] = {
+        &ngx_http_kefu_script_handoff, &ngx_http_kefu_script_feedback
     };
 
     if (ngx_http_kefu_report_scripts(cf, kmcf) != NGX_OK
@@ -208,7 +90,7 @@ ngx_http_kefu_service_init_conf(ngx_conf_t *cf,
 
     ids = &kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_HANDOFF];
 
-    return ngx_http_kefu_add_scripts(cf, kmcf, sources, ids, 2);
+    return ngx_http_kefu_add_scripts(cf, kmcf, scripts, ids, 2);
 }
 
 

@@ -16,41 +16,6 @@
 #define NGX_HTTP_KEFU_SCRIPT_FEEDBACK    3
 #define NGX_HTTP_KEFU_SCRIPT_TICKET_CLOSE 4
 
-/*
- * Lua: trim(key, cap) keeps a stream near cap entries without dropping
- * one a consumer group has not acknowledged.  Past cap (then every 64
- * entries while nothing can go), every entry all groups have read and
- * acknowledged leaves: XTRIM MINID to the oldest entry some group still
- * needs (its oldest pending entry, else its last delivered one).  A
- * stream nobody reads through a group is cut to about cap (MAXLEN ~).
- * Returns the number of entries removed.
- */
-#define NGX_HTTP_KEFU_STREAM_TRIM_LUA                                         \
-"local function idlt(a, b)\n"                                                 \
-"  local am, as = string.match(a, '^(%d+)-(%d+)$')\n"                         \
-"  local bm, bs = string.match(b, '^(%d+)-(%d+)$')\n"                         \
-"  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)\n" \
-"  return am < bm or (am == bm and as < bs)\n"                                \
-"end\n"                                                                       \
-"local function trim(key, cap)\n"                                             \
-"  local len = redis.call('XLEN', key)\n"                                     \
-"  if len <= cap or (len - cap) % 64 ~= 1 then return 0 end\n"                \
-"  local keep = nil\n"                                                        \
-"  for _, g in ipairs(redis.call('XINFO', 'GROUPS', key)) do\n"               \
-"    local f = {}\n"                                                          \
-"    for j = 1, #g, 2 do f[g[j]] = g[j + 1] end\n"                            \
-"    local need = f['last-delivered-id']\n"                                   \
-"    if tonumber(f['pending']) > 0 then\n"                                    \
-"      need = redis.call('XPENDING', key, f['name'])[2]\n"                    \
-"    end\n"                                                                   \
-"    if keep == nil or idlt(need, keep) then keep = need end\n"               \
-"  end\n"                                                                     \
-"  if keep == nil then\n"                                                     \
-"    return redis.call('XTRIM', key, 'MAXLEN', '~', cap)\n"                   \
-"  end\n"                                                                     \
-"  return redis.call('XTRIM', key, 'MINID', keep)\n"                          \
-"end\n"
-
 /* the per-day statistics live as long as /v1/ask keeps them */
 #define NGX_HTTP_KEFU_DAY_TTL            "7776000"      /* 90 days */
 

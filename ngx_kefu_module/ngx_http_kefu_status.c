@@ -4,16 +4,13 @@
  */
 
 #include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_scripts.h"
 
 
 /* a user's call counter lives 30 days from its first call (or its
  * 1024th...), then starts over: nothing of a user stays forever */
 #define NGX_HTTP_KEFU_CALLS_TTL     "2592000"
 #define NGX_HTTP_KEFU_CALLS_RENEW   1024
-
-
-static ngx_str_t  ngx_http_kefu_calls_lua = ngx_string(
-    "return redis.call('EXPIRE', KEYS[1], ARGV[1])\n");
 
 
 static void ngx_http_kefu_whoami_done(ngx_http_request_t *r, void *data,
@@ -24,9 +21,11 @@ char *
 ngx_http_kefu_status_init_conf(ngx_conf_t *cf,
     ngx_http_kefu_main_conf_t *kmcf)
 {
-    static ngx_str_t  *sources[] = { &ngx_http_kefu_calls_lua };
+    static const ngx_http_kefu_lua_t  *scripts[] = {
+        &ngx_http_kefu_script_calls_expire
+    };
 
-    return ngx_http_kefu_add_scripts(cf, kmcf, sources, &kmcf->calls_script,
+    return ngx_http_kefu_add_scripts(cf, kmcf, scripts, &kmcf->calls_script,
                                      1);
 }
 

@@ -12,6 +12,7 @@
  */
 
 #include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_scripts.h"
 
 
 #define NGX_HTTP_KEFU_TALLY_MAX    1024     /* distinct counters */
@@ -47,36 +48,6 @@ typedef struct {
 } ngx_http_kefu_tally_t;
 
 
-/*
- * KEYS: the tenant's keys; ARGV: per key its TTL, "o" (set once, the
- * day's counters) or "r" (refreshed, the hot generation), and the most
- * members it keeps (0: no limit; the day's top and unanswered questions:
- * the lowest counts go); then per sum the key's index, "h" (HINCRBY) or
- * "z" (ZINCRBY), the field or member and the increment.
- */
-static ngx_str_t  ngx_http_kefu_tally_lua = ngx_string(
-    "local n = #KEYS\n"
-    "for i = 3 * n + 1, #ARGV, 4 do\n"
-    "  local k = KEYS[tonumber(ARGV[i])]\n"
-    "  if ARGV[i + 1] == 'h' then\n"
-    "    redis.call('HINCRBY', k, ARGV[i + 2], ARGV[i + 3])\n"
-    "  else\n"
-    "    redis.call('ZINCRBY', k, ARGV[i + 3], ARGV[i + 2])\n"
-    "  end\n"
-    "end\n"
-    "for i = 1, n do\n"
-    "  local a = 3 * i - 2\n"
-    "  if ARGV[a + 1] == 'r' or redis.call('TTL', KEYS[i]) < 0 then\n"
-    "    redis.call('EXPIRE', KEYS[i], ARGV[a])\n"
-    "  end\n"
-    "  local cap = tonumber(ARGV[a + 2])\n"
-    "  if cap > 0 and redis.call('ZCARD', KEYS[i]) > cap then\n"
-    "    redis.call('ZREMRANGEBYRANK', KEYS[i], 0, -cap - 1)\n"
-    "  end\n"
-    "end\n"
-    "return n\n");
-
-
 static ngx_int_t ngx_http_kefu_tally_write(void);
 static ngx_int_t ngx_http_kefu_tally_write_tenant(ngx_uint_t first);
 static ngx_uint_t ngx_http_kefu_tally_key(ngx_http_kefu_tally_entry_t **from,
@@ -92,11 +63,13 @@ static ngx_http_kefu_tally_t  ngx_http_kefu_tally_sums;
 char *
 ngx_http_kefu_tally_init_conf(ngx_conf_t *cf, ngx_http_kefu_main_conf_t *kmcf)
 {
-    static ngx_str_t  *sources[] = { &ngx_http_kefu_tally_lua };
+    static const ngx_http_kefu_lua_t  *scripts[] = {
+        &ngx_http_kefu_script_tally
+    };
 
     ngx_conf_init_msec_value(kmcf->stats_flush, 1000);
 
-    return ngx_http_kefu_add_scripts(cf, kmcf, sources, &kmcf->tally_script,
+    return ngx_http_kefu_add_scripts(cf, kmcf, scripts, &kmcf->tally_script,
                                      1);
 }
 

@@ -11,9 +11,11 @@ src=${NGX_SRC:-/usr/share/nginx/src}
     exit 1
 }
 mkdir -p "$bld"
-# configure again only when the addon config or the flags changed
+# configure again only when the addon config, the flags or the list of
+# sources or scripts changed (a script's text: make, config.make)
 stamp="$bld/.configured"
-want="$(cat "$top/config"; echo "$extra"; ls "$top"/ngx_kefu_module)"
+want="$(cat "$top/config" "$top/config.make"; echo "$extra"
+       ls "$top"/ngx_kefu_module "$top"/ngx_kefu_module/lua)"
 if [ ! -f "$bld/Makefile" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]
 then
     (

@@ -3,6 +3,9 @@
 # EVALSHA falls back to EVAL transparently when Redis lost its script
 # cache (SCRIPT FLUSH, or a restart the adapter did not notice): the
 # loss-report script still runs, once.
+# And Redis holds each script exactly as its file
+# (ngx_kefu_module/lua/NAME.lua, embedded at build time): the SHA1 of the
+# file is the SHA1 the module loaded.
 
 use strict;
 use warnings;
@@ -10,6 +13,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/../lib";
 
+use Digest::SHA qw(sha1_hex);
 use Test::More;
 
 use KefuTest;
@@ -29,6 +33,16 @@ sub report {
 }
 
 is(report('k1')->{status}, 201, 'loss report with the cached script');
+
+my @lua = glob("$FindBin::Bin/../../ngx_kefu_module/lua/*.lua");
+ok(@lua >= 13, scalar(@lua) . ' script files');
+for my $f (@lua) {
+    open my $fh, '<:raw', $f or die "$f: $!";
+    my $text = do { local $/; <$fh> };
+    close $fh;
+    is_deeply($t->redis_cmd('SCRIPT', 'EXISTS', sha1_hex($text)), [1],
+              "Redis has $f byte for byte");
+}
 
 is($t->redis_cmd('SCRIPT', 'FLUSH'), '+OK', 'script cache flushed');
 
