@@ -1,6 +1,6 @@
 /*
  * ngx_kefu: shared by the service flows (loss reports, handoff, feedback,
- * statistics): their Lua scripts and a few helpers.
+ * statistics): their script indexes and a few helpers.
  */
 
 #ifndef NGX_HTTP_KEFU_SERVICE_H
