@@ -1,5 +1,5 @@
 /*
- * ngx_kefu: "猜你关心" ranking, trail format and hot counter arithmetic.
+ * ngx_kefu: "猜你关心", the ranking of suggestions for one user.
  *
  * Cost of one ranking: one exp2() per trail event, one hash lookup per
  * distinct event type, one pass over the (capped) postings of those types,
@@ -10,11 +10,9 @@
  */
 
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
 
+#include "kefu_risk.h"
 #include "kefu_suggest.h"
-#include "kefu_validate.h"
 
 
 #define KEFU_SUGGEST_TYPE_SLOTS   1024      /* > 2 x KEFU_SUGGEST_MAX_TYPES */
@@ -26,45 +24,6 @@
 
 #define KEFU_ACC_TIER             0x01
 #define KEFU_ACC_ASKED            0x02
-
-
-typedef struct {
-    uint32_t                faq;
-    float                   weight;
-} kefu_suggest_posting_t;
-
-
-typedef struct {
-    uint32_t                entry;
-    float                   weight;
-    uint32_t                in_cap;     /* among the entry's strongest */
-} kefu_suggest_fwd_t;
-
-
-typedef struct {
-    const unsigned char    *name;
-    uint32_t                len;
-    uint32_t                hash;
-    uint32_t                scene;
-    uint32_t                first;      /* postings, strongest first */
-    uint32_t                n;
-    uint32_t                ncap;       /* min(n, KEFU_SUGGEST_MAX_POSTINGS) */
-    uint32_t                rfirst;     /* risk FAQs among them */
-    uint32_t                rn;
-} kefu_suggest_entry_t;
-
-
-struct kefu_suggest_index_s {
-    const kefu_kb_t         *kb;
-    kefu_suggest_entry_t    *entries;
-    uint32_t                 nentries;
-    uint32_t                *slots;     /* entry index + 1 */
-    uint32_t                 mask;
-    kefu_suggest_posting_t  *postings;
-    kefu_suggest_posting_t  *risk;
-    uint32_t                *fwd_first; /* per FAQ, nfaqs + 1 */
-    kefu_suggest_fwd_t      *fwd;
-};
 
 
 typedef struct {
@@ -84,7 +43,7 @@ typedef struct {
     int64_t                      newest;    /* smallest age */
     int64_t                      oldest_w;  /* largest age in the risk
                                                window, -1: none */
-    const kefu_suggest_entry_t  *entry;
+    const kefu_trigger_entry_t  *entry;
 } kefu_suggest_type_t;
 
 
@@ -109,261 +68,6 @@ struct kefu_suggest_scratch_s {
     kefu_suggest_risk_t     risk[KEFU_SUGGEST_MAX_RISK];
     kefu_suggest_type_t     types[KEFU_SUGGEST_TYPE_SLOTS];
 };
-
-
-/*
- * Risk patterns, strongest first.  With `first`, the pattern needs an
- * event `first` within the risk window followed (same time or later) by
- * one of `then`; without, one of `then` within the window.
- */
-typedef struct {
-    const char             *name;
-    const char             *first;
-    const char             *then[3];
-} kefu_risk_pattern_t;
-
-
-static const kefu_risk_pattern_t  kefu_risk_patterns[] = {
-    { "new_device_transfer", "login_new_device",
-      { "transfer_large", "transfer_new_payee", NULL } },
-    { "fraud_keyword", NULL, { "keyword_shuadan", NULL, NULL } },
-    { "phone_lost", NULL, { "phone_lost_reported", NULL, NULL } },
-};
-
-#define KEFU_RISK_NPATTERNS                                                  \
-    (sizeof(kefu_risk_patterns) / sizeof(kefu_risk_patterns[0]))
-
-
-static uint32_t
-kefu_suggest_hash(const unsigned char *p, size_t len, uint32_t seed)
-{
-    size_t    i;
-    uint32_t  h;
-
-    /* FNV-1a */
-    h = 2166136261u ^ seed;
-
-    for (i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 16777619u;
-    }
-
-    return h;
-}
-
-
-static kefu_suggest_entry_t *
-kefu_suggest_lookup(const kefu_suggest_index_t *idx, const unsigned char *name,
-    size_t len, uint32_t scene)
-{
-    uint32_t               h, slot, v;
-    kefu_suggest_entry_t  *e;
-
-    if (idx->nentries == 0 || len == 0) {
-        return NULL;
-    }
-
-    h = kefu_suggest_hash(name, len, scene);
-    slot = h & idx->mask;
-
-    for ( ;; ) {
-        v = idx->slots[slot];
-
-        if (v == 0) {
-            return NULL;
-        }
-
-        e = &idx->entries[v - 1];
-
-        if (e->hash == h && e->scene == scene && e->len == len
-            && memcmp(e->name, name, len) == 0)
-        {
-            return e;
-        }
-
-        slot = (slot + 1) & idx->mask;
-    }
-}
-
-
-static int
-kefu_suggest_posting_cmp(const void *a, const void *b)
-{
-    const kefu_suggest_posting_t  *x = a, *y = b;
-
-    if (x->weight != y->weight) {
-        return x->weight > y->weight ? -1 : 1;
-    }
-
-    return x->faq < y->faq ? -1 : (x->faq > y->faq);
-}
-
-
-kefu_suggest_index_t *
-kefu_suggest_index_build(kefu_alloc_t *a, const kefu_kb_t *kb)
-{
-    size_t                   i, j, total, size, nrisk;
-    uint32_t                 h, slot, v, first, *fill, e;
-    kefu_trigger_t          *tr;
-    kefu_suggest_fwd_t      *fw;
-    kefu_suggest_entry_t    *en;
-    kefu_suggest_index_t    *idx;
-    kefu_suggest_posting_t  *po;
-
-    idx = kefu_calloc(a, sizeof(kefu_suggest_index_t));
-    if (idx == NULL) {
-        return NULL;
-    }
-
-    idx->kb = kb;
-
-    total = 0;
-    for (i = 0; i < kb->nfaqs; i++) {
-        total += kb->faqs[i].ntriggers;
-    }
-
-    if (total > UINT32_MAX / 4 || kb->nfaqs > UINT32_MAX / 4) {
-        return NULL;
-    }
-
-    idx->fwd_first = kefu_calloc(a, (kb->nfaqs + 1) * sizeof(uint32_t));
-    if (idx->fwd_first == NULL) {
-        return NULL;
-    }
-
-    if (total == 0) {
-        return idx;
-    }
-
-    for (size = 16; size < total * 2; size <<= 1) {
-        /* void */
-    }
-
-    idx->slots = kefu_calloc(a, size * sizeof(uint32_t));
-    idx->entries = kefu_calloc(a, total * sizeof(kefu_suggest_entry_t));
-    idx->postings = kefu_alloc(a, total * sizeof(kefu_suggest_posting_t));
-    idx->risk = kefu_alloc(a, total * sizeof(kefu_suggest_posting_t));
-    idx->fwd = kefu_alloc(a, total * sizeof(kefu_suggest_fwd_t));
-    fill = kefu_calloc(a, (kb->nfaqs + total) * sizeof(uint32_t));
-    if (idx->slots == NULL || idx->entries == NULL || idx->postings == NULL
-        || idx->risk == NULL || idx->fwd == NULL || fill == NULL)
-    {
-        return NULL;
-    }
-
-    idx->mask = (uint32_t) size - 1;
-
-    /* pass 1: distinct names and their posting counts */
-    for (i = 0; i < kb->nfaqs; i++) {
-        for (j = 0; j < kb->faqs[i].ntriggers; j++) {
-            tr = &kb->faqs[i].triggers[j];
-            h = kefu_suggest_hash(tr->name.data, tr->name.len, tr->scene);
-            slot = h & idx->mask;
-
-            for ( ;; ) {
-                v = idx->slots[slot];
-
-                if (v == 0) {
-                    en = &idx->entries[idx->nentries++];
-                    en->name = tr->name.data;
-                    en->len = (uint32_t) tr->name.len;
-                    en->hash = h;
-                    en->scene = tr->scene;
-                    en->n = 1;
-                    idx->slots[slot] = idx->nentries;
-                    break;
-                }
-
-                en = &idx->entries[v - 1];
-
-                if (en->hash == h && en->scene == tr->scene
-                    && en->len == tr->name.len
-                    && memcmp(en->name, tr->name.data, en->len) == 0)
-                {
-                    en->n++;
-                    break;
-                }
-
-                slot = (slot + 1) & idx->mask;
-            }
-        }
-    }
-
-    first = 0;
-    for (e = 0; e < idx->nentries; e++) {
-        idx->entries[e].first = first;
-        first += idx->entries[e].n;
-    }
-
-    /* pass 2: postings, then strongest first within each name */
-    for (i = 0; i < kb->nfaqs; i++) {
-        for (j = 0; j < kb->faqs[i].ntriggers; j++) {
-            tr = &kb->faqs[i].triggers[j];
-            en = kefu_suggest_lookup(idx, tr->name.data, tr->name.len,
-                                     tr->scene);
-            if (en == NULL) {
-                return NULL;    /* cannot happen */
-            }
-
-            e = (uint32_t) (en - idx->entries);
-            po = &idx->postings[en->first + fill[kb->nfaqs + e]++];
-            po->faq = (uint32_t) i;
-            po->weight = (float) tr->weight;
-        }
-    }
-
-    nrisk = 0;
-
-    for (e = 0; e < idx->nentries; e++) {
-        en = &idx->entries[e];
-        po = &idx->postings[en->first];
-
-        qsort(po, en->n, sizeof(kefu_suggest_posting_t),
-              kefu_suggest_posting_cmp);
-
-        en->ncap = en->n < KEFU_SUGGEST_MAX_POSTINGS
-                   ? en->n : KEFU_SUGGEST_MAX_POSTINGS;
-        en->rfirst = (uint32_t) nrisk;
-
-        for (j = 0; j < en->n; j++) {
-            if (kb->faqs[po[j].faq].risk) {
-                idx->risk[nrisk++] = po[j];
-            }
-        }
-
-        en->rn = (uint32_t) (nrisk - en->rfirst);
-    }
-
-    /* the forward map FAQ -> (name, weight), to explain a FAQ's score */
-    first = 0;
-    for (i = 0; i < kb->nfaqs; i++) {
-        idx->fwd_first[i] = first;
-        first += kb->faqs[i].ntriggers;
-    }
-
-    idx->fwd_first[kb->nfaqs] = first;
-
-    for (e = 0; e < idx->nentries; e++) {
-        en = &idx->entries[e];
-        po = &idx->postings[en->first];
-
-        for (j = 0; j < en->n; j++) {
-            fw = &idx->fwd[idx->fwd_first[po[j].faq] + fill[po[j].faq]++];
-            fw->entry = e;
-            fw->weight = po[j].weight;
-            fw->in_cap = j < en->ncap;
-        }
-    }
-
-    return idx;
-}
-
-
-const kefu_kb_t *
-kefu_suggest_index_kb(const kefu_suggest_index_t *idx)
-{
-    return idx->kb;
-}
 
 
 kefu_suggest_scratch_t *
@@ -431,7 +135,7 @@ kefu_suggest_touch(kefu_suggest_scratch_t *s, uint32_t faq)
 
 static void
 kefu_suggest_add_list(kefu_suggest_scratch_t *s,
-    const kefu_suggest_posting_t *po, size_t n, double mul)
+    const kefu_trigger_posting_t *po, size_t n, double mul)
 {
     size_t               k;
     uint32_t             gen;
@@ -461,7 +165,7 @@ kefu_suggest_type(kefu_suggest_scratch_t *s, const unsigned char *name,
     uint32_t              h, slot;
     kefu_suggest_type_t  *t;
 
-    h = kefu_suggest_hash(name, len, 0);
+    h = kefu_trigger_hash(name, len, 0);
     slot = h & (KEFU_SUGGEST_TYPE_SLOTS - 1);
 
     for ( ;; ) {
@@ -663,27 +367,25 @@ kefu_suggest_taken(const kefu_suggest_out_t *out, uint32_t faq)
  */
 
 static void
-kefu_suggest_explain(const kefu_suggest_index_t *idx,
+kefu_suggest_explain(const kefu_trigger_index_t *idx,
     kefu_suggest_scratch_t *s, const kefu_suggest_params_t *p,
     const kefu_suggest_in_t *in, kefu_suggestion_t *it, unsigned *personal)
 {
-    size_t                       k, last;
+    size_t                       k, n;
     double                       v, best;
-    const kefu_suggest_fwd_t    *fw;
+    const kefu_trigger_fwd_t    *fw;
     const kefu_suggest_type_t   *t;
-    const kefu_suggest_entry_t  *en;
+    const kefu_trigger_entry_t  *en;
 
     best = 0;
-    last = idx->fwd_first[it->faq + 1];
+    fw = kefu_trigger_of_faq(idx, it->faq, &n);
 
-    for (k = idx->fwd_first[it->faq]; k < last; k++) {
-        fw = &idx->fwd[k];
-
+    for (k = 0; k < n; k++, fw++) {
         if (!fw->in_cap) {
             continue;
         }
 
-        en = &idx->entries[fw->entry];
+        en = kefu_trigger_entry_at(idx, fw->entry);
 
         if (en->scene) {
             if (p->scene_weight > 0 && in->scene.len == en->len
@@ -738,10 +440,11 @@ kefu_suggest_explain(const kefu_suggest_index_t *idx,
 
 
 static void
-kefu_suggest_take(const kefu_suggest_index_t *idx, kefu_suggest_scratch_t *s,
+kefu_suggest_take(const kefu_trigger_index_t *idx, kefu_suggest_scratch_t *s,
     const kefu_suggest_params_t *p, const kefu_suggest_in_t *in,
     kefu_suggest_out_t *out, kefu_suggest_topics_t *tc, uint32_t faq)
 {
+    size_t                      n;
     unsigned                    personal;
     kefu_suggestion_t          *it;
     const kefu_kb_t            *kb;
@@ -749,7 +452,7 @@ kefu_suggest_take(const kefu_suggest_index_t *idx, kefu_suggest_scratch_t *s,
     const kefu_suggest_risk_t  *rk;
     const kefu_suggest_type_t  *t;
 
-    kb = idx->kb;
+    kb = kefu_trigger_index_kb(idx);
     it = &out->items[out->n++];
     memset(it, 0, sizeof(kefu_suggestion_t));
     it->faq = faq;
@@ -768,7 +471,7 @@ kefu_suggest_take(const kefu_suggest_index_t *idx, kefu_suggest_scratch_t *s,
         rk = &s->risk[a->risk];
         t = &s->types[rk->type];
         it->reason = KEFU_REASON_RISK;
-        it->signal = kefu_risk_patterns[rk->pattern].name;
+        it->signal = kefu_risk_patterns(&n)[rk->pattern].name;
         it->event.data = (unsigned char *) t->name;
         it->event.len = t->len;
         it->age = t->newest == INT64_MAX ? 0 : t->newest;
@@ -795,7 +498,7 @@ kefu_suggest_take(const kefu_suggest_index_t *idx, kefu_suggest_scratch_t *s,
 static void
 kefu_suggest_trail_sum(kefu_suggest_scratch_t *s,
     const kefu_suggest_params_t *p, const kefu_suggest_in_t *in,
-    const kefu_suggest_sum_t *sm, double max_age)
+    const kefu_trail_sum_t *sm, double max_age)
 {
     size_t                k;
     double                d;
@@ -803,7 +506,7 @@ kefu_suggest_trail_sum(kefu_suggest_scratch_t *s,
     kefu_suggest_type_t  *t;
 
     if (sm->type.len == 0 || sm->type.len > KEFU_SUGGEST_MAX_NAME
-        || sm->nts == 0 || sm->nts > KEFU_SUGGEST_SUM_TS)
+        || sm->nts == 0 || sm->nts > KEFU_TRAIL_SUM_TS)
     {
         return;
     }
@@ -843,14 +546,15 @@ kefu_suggest_trail_sum(kefu_suggest_scratch_t *s,
 /* Adds up the trail's events by type and notes the risk window's ages. */
 
 static void
-kefu_suggest_trail(const kefu_suggest_index_t *idx, kefu_suggest_scratch_t *s,
+kefu_suggest_trail(const kefu_trigger_index_t *idx, kefu_suggest_scratch_t *s,
     const kefu_suggest_params_t *p, const kefu_suggest_in_t *in)
 {
-    size_t                        i;
-    double                        max_age;
-    int64_t                       age;
-    kefu_suggest_type_t          *t;
-    const kefu_suggest_event_t   *e;
+    size_t                          i, n;
+    double                          max_age;
+    int64_t                         age;
+    kefu_suggest_type_t            *t;
+    const kefu_suggest_event_t     *e;
+    const kefu_trigger_posting_t   *po;
 
     max_age = p->half_life * KEFU_SUGGEST_MAX_HALVES;
 
@@ -888,11 +592,11 @@ kefu_suggest_trail(const kefu_suggest_index_t *idx, kefu_suggest_scratch_t *s,
 
     for (i = 0; i < s->nused; i++) {
         t = &s->types[s->used[i]];
-        t->entry = kefu_suggest_lookup(idx, t->name, t->len, 0);
+        t->entry = kefu_trigger_lookup(idx, t->name, t->len, 0);
 
         if (t->entry != NULL && t->sum > 0) {
-            kefu_suggest_add_list(s, &idx->postings[t->entry->first],
-                                  t->entry->ncap, t->sum);
+            po = kefu_trigger_postings(idx, t->entry, &n);
+            kefu_suggest_add_list(s, po, n, t->sum);
         }
     }
 }
@@ -917,7 +621,7 @@ kefu_suggest_fires(kefu_suggest_scratch_t *s, const kefu_risk_pattern_t *rp)
         limit = t->oldest_w;
     }
 
-    for (j = 0; j < 3 && rp->then[j] != NULL; j++) {
+    for (j = 0; j < KEFU_RISK_THEN && rp->then[j] != NULL; j++) {
         t = kefu_suggest_type_named(s, rp->then[j]);
         if (t == NULL || t->oldest_w < 0) {
             continue;
@@ -933,24 +637,24 @@ kefu_suggest_fires(kefu_suggest_scratch_t *s, const kefu_risk_pattern_t *rp)
 
 
 static void
-kefu_suggest_risk_mark(const kefu_suggest_index_t *idx,
+kefu_suggest_risk_mark(const kefu_trigger_index_t *idx,
     kefu_suggest_scratch_t *s, size_t pattern, const char *name)
 {
-    size_t                         k;
+    size_t                         k, n;
     double                         v;
     kefu_suggest_acc_t            *a;
     kefu_suggest_risk_t           *rk;
     kefu_suggest_type_t           *t;
-    const kefu_suggest_posting_t  *po;
+    const kefu_trigger_posting_t  *po;
 
     t = kefu_suggest_type_named(s, name);
     if (t == NULL || t->entry == NULL) {
         return;
     }
 
-    po = &idx->risk[t->entry->rfirst];
+    po = kefu_trigger_risk(idx, t->entry, &n);
 
-    for (k = 0; k < t->entry->rn; k++) {
+    for (k = 0; k < n; k++) {
         /* an event past the decay horizon still names the reason */
         v = po[k].weight * (t->sum > 0 ? t->sum : 1e-9);
         a = kefu_suggest_touch(s, po[k].faq);
@@ -980,14 +684,15 @@ kefu_suggest_risk_mark(const kefu_suggest_index_t *idx,
 
 
 static void
-kefu_suggest_risk(const kefu_suggest_index_t *idx, kefu_suggest_scratch_t *s,
+kefu_suggest_risk(const kefu_trigger_index_t *idx, kefu_suggest_scratch_t *s,
     kefu_suggest_out_t *out)
 {
-    size_t                      i, j;
+    size_t                      i, j, n;
     const kefu_risk_pattern_t  *rp;
 
-    for (i = 0; i < KEFU_RISK_NPATTERNS; i++) {
-        rp = &kefu_risk_patterns[i];
+    rp = kefu_risk_patterns(&n);
+
+    for (i = 0; i < n; i++, rp++) {
 
         if (!kefu_suggest_fires(s, rp)) {
             continue;
@@ -1001,7 +706,7 @@ kefu_suggest_risk(const kefu_suggest_index_t *idx, kefu_suggest_scratch_t *s,
             kefu_suggest_risk_mark(idx, s, i, rp->first);
         }
 
-        for (j = 0; j < 3 && rp->then[j] != NULL; j++) {
+        for (j = 0; j < KEFU_RISK_THEN && rp->then[j] != NULL; j++) {
             kefu_suggest_risk_mark(idx, s, i, rp->then[j]);
         }
     }
@@ -1009,19 +714,20 @@ kefu_suggest_risk(const kefu_suggest_index_t *idx, kefu_suggest_scratch_t *s,
 
 
 int
-kefu_suggest(const kefu_suggest_index_t *idx, kefu_suggest_scratch_t *s,
+kefu_suggest(const kefu_trigger_index_t *idx, kefu_suggest_scratch_t *s,
     const kefu_suggest_params_t *p, const kefu_suggest_in_t *in,
     kefu_suggest_out_t *out)
 {
-    size_t                       i, nheap, ncand, limit, cap, kmax;
-    double                       bar;
-    uint32_t                     faq, tmp, topic;
-    const kefu_kb_t             *kb;
-    kefu_suggest_acc_t          *a;
-    kefu_suggest_entry_t        *e;
-    kefu_suggest_topics_t        tc;
+    size_t                         i, n, nheap, ncand, limit, cap, kmax;
+    double                         bar;
+    uint32_t                       faq, tmp, topic;
+    const kefu_kb_t               *kb;
+    kefu_suggest_acc_t            *a;
+    kefu_suggest_topics_t          tc;
+    const kefu_trigger_entry_t    *e;
+    const kefu_trigger_posting_t  *po;
 
-    kb = idx->kb;
+    kb = kefu_trigger_index_kb(idx);
 
     memset(out, 0, sizeof(kefu_suggest_out_t));
 
@@ -1057,11 +763,11 @@ kefu_suggest(const kefu_suggest_index_t *idx, kefu_suggest_scratch_t *s,
     }
 
     if (in->scene.len && p->scene_weight > 0) {
-        e = kefu_suggest_lookup(idx, in->scene.data, in->scene.len, 1);
+        e = kefu_trigger_lookup(idx, in->scene.data, in->scene.len, 1);
 
         if (e != NULL) {
-            kefu_suggest_add_list(s, &idx->postings[e->first], e->ncap,
-                                  p->scene_weight);
+            po = kefu_trigger_postings(idx, e, &n);
+            kefu_suggest_add_list(s, po, n, p->scene_weight);
         }
     }
 
@@ -1203,581 +909,4 @@ kefu_suggest(const kefu_suggest_index_t *idx, kefu_suggest_scratch_t *s,
     }
 
     return KEFU_OK;
-}
-
-
-/* --- POST /v1/events --------------------------------------------------- */
-
-
-int
-kefu_event_type_valid(const unsigned char *p, size_t len, size_t max)
-{
-    size_t         i;
-    unsigned char  c;
-
-    if (len == 0 || len > max) {
-        return 0;
-    }
-
-    for (i = 0; i < len; i++) {
-        c = p[i];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'
-              || c == '.' || c == ':' || c == '-'))
-        {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
-static int
-kefu_events_attrs(const kefu_json_t *v, size_t i, char *err, size_t errlen)
-{
-    size_t              k;
-    const kefu_json_t  *x;
-
-    if (v->type != KEFU_JSON_OBJECT) {
-        snprintf(err, errlen, "events[%zu].attrs must be an object", i);
-        return KEFU_ERROR;
-    }
-
-    if (v->n > KEFU_EVENT_MAX_ATTRS) {
-        snprintf(err, errlen, "events[%zu].attrs has more than %d keys", i,
-                 KEFU_EVENT_MAX_ATTRS);
-        return KEFU_ERROR;
-    }
-
-    for (k = 0; k < v->n; k++) {
-        if (!kefu_is_ident(v->keys[k].data, v->keys[k].len,
-                           KEFU_EVENT_MAX_ATTR_KEY))
-        {
-            snprintf(err, errlen, "events[%zu].attrs keys must be 1 to %d "
-                     "letters, digits or \"_.:-\"", i,
-                     KEFU_EVENT_MAX_ATTR_KEY);
-            return KEFU_ERROR;
-        }
-
-        x = v->items[k];
-
-        switch (x->type) {
-
-        case KEFU_JSON_STRING:
-            if (kefu_utf8_length(x->str.data, x->str.len)
-                > KEFU_EVENT_MAX_ATTR_STR)
-            {
-                snprintf(err, errlen, "events[%zu].attrs.%s is longer than "
-                         "%d characters", i, (char *) v->keys[k].data,
-                         KEFU_EVENT_MAX_ATTR_STR);
-                return KEFU_ERROR;
-            }
-
-            break;
-
-        case KEFU_JSON_NUMBER:
-        case KEFU_JSON_BOOL:
-            break;
-
-        default:
-            snprintf(err, errlen, "events[%zu].attrs.%s must be a string, "
-                     "a number or a boolean", i, (char *) v->keys[k].data);
-            return KEFU_ERROR;
-        }
-    }
-
-    return KEFU_OK;
-}
-
-
-int
-kefu_events_check(const kefu_json_t *body, int64_t now, int64_t max_age,
-    kefu_event_in_t *out, size_t *n, char *err, size_t errlen)
-{
-    size_t              i, k;
-    const kefu_json_t  *events, *ev, *v;
-    const kefu_str_t   *key;
-
-    *n = 0;
-
-    if (body == NULL || body->type != KEFU_JSON_OBJECT) {
-        snprintf(err, errlen, "body must be a JSON object");
-        return KEFU_ERROR;
-    }
-
-    for (k = 0; k < body->n; k++) {
-        if (strcmp((char *) body->keys[k].data, "events") != 0) {
-            snprintf(err, errlen, "unknown field (only \"events\")");
-            return KEFU_ERROR;
-        }
-    }
-
-    events = kefu_json_get(body, "events");
-
-    if (events == NULL || events->type != KEFU_JSON_ARRAY) {
-        snprintf(err, errlen, "field \"events\" must be an array");
-        return KEFU_ERROR;
-    }
-
-    if (events->n == 0 || events->n > KEFU_EVENTS_MAX_BATCH) {
-        snprintf(err, errlen, "field \"events\" must have 1 to %d items",
-                 KEFU_EVENTS_MAX_BATCH);
-        return KEFU_ERROR;
-    }
-
-    for (i = 0; i < events->n; i++) {
-        ev = events->items[i];
-
-        if (ev->type != KEFU_JSON_OBJECT) {
-            snprintf(err, errlen, "events[%zu] must be an object", i);
-            return KEFU_ERROR;
-        }
-
-        for (k = 0; k < ev->n; k++) {
-            key = &ev->keys[k];
-
-            if (strcmp((char *) key->data, "type") != 0
-                && strcmp((char *) key->data, "ts") != 0
-                && strcmp((char *) key->data, "attrs") != 0)
-            {
-                snprintf(err, errlen, "events[%zu] has an unknown field "
-                         "(known: type, ts, attrs)", i);
-                return KEFU_ERROR;
-            }
-        }
-
-        v = kefu_json_get(ev, "type");
-
-        if (v == NULL || v->type != KEFU_JSON_STRING
-            || !kefu_event_type_valid(v->str.data, v->str.len,
-                                      KEFU_EVENT_MAX_TYPE))
-        {
-            snprintf(err, errlen, "events[%zu].type must be 1 to %d of "
-                     "[a-z0-9_.:-]", i, KEFU_EVENT_MAX_TYPE);
-            return KEFU_ERROR;
-        }
-
-        out[i].type = v->str;
-        out[i].ts = now;
-        out[i].attrs = NULL;
-
-        v = kefu_json_get(ev, "ts");
-
-        if (v != NULL) {
-            if (v->type != KEFU_JSON_NUMBER || !v->is_int) {
-                snprintf(err, errlen, "events[%zu].ts must be an integer "
-                         "(unix seconds)", i);
-                return KEFU_ERROR;
-            }
-
-            if (v->integer > now + KEFU_EVENT_MAX_SKEW) {
-                snprintf(err, errlen, "events[%zu].ts is in the future "
-                         "(unix seconds expected)", i);
-                return KEFU_ERROR;
-            }
-
-            /* a trail_ttl of decades must not let 1969 in */
-            if (v->integer < now - max_age || v->integer < 0) {
-                snprintf(err, errlen, "events[%zu].ts is older than the "
-                         "trail is kept", i);
-                return KEFU_ERROR;
-            }
-
-            out[i].ts = v->integer;
-        }
-
-        v = kefu_json_get(ev, "attrs");
-
-        if (v != NULL) {
-            if (kefu_events_attrs(v, i, err, errlen) != KEFU_OK) {
-                return KEFU_ERROR;
-            }
-
-            out[i].attrs = v->n ? v : NULL;
-        }
-    }
-
-    *n = events->n;
-
-    return KEFU_OK;
-}
-
-
-void
-kefu_event_encode(kefu_buf_t *b, const kefu_event_in_t *ev)
-{
-    size_t              k;
-    const kefu_json_t  *x;
-
-    kefu_buf_adds(b, "{\"ts\":");
-    kefu_buf_add_int(b, (long long) ev->ts);
-    kefu_buf_adds(b, ",\"type\":");
-    kefu_buf_add_json_str(b, ev->type.data, ev->type.len);
-
-    if (ev->attrs != NULL) {
-        kefu_buf_adds(b, ",\"attrs\":{");
-
-        for (k = 0; k < ev->attrs->n; k++) {
-            if (k) {
-                kefu_buf_adds(b, ",");
-            }
-
-            kefu_buf_add_json_str(b, ev->attrs->keys[k].data,
-                                  ev->attrs->keys[k].len);
-            kefu_buf_adds(b, ":");
-
-            x = ev->attrs->items[k];
-
-            switch (x->type) {
-
-            case KEFU_JSON_STRING:
-                kefu_buf_add_json_str(b, x->str.data, x->str.len);
-                break;
-
-            case KEFU_JSON_BOOL:
-                kefu_buf_adds(b, x->boolean ? "true" : "false");
-                break;
-
-            case KEFU_JSON_NUMBER:
-                if (x->is_int) {
-                    kefu_buf_add_int(b, (long long) x->integer);
-
-                } else {
-                    kefu_buf_addf(b, "%.17g", x->number);
-                }
-
-                break;
-
-            default:
-                kefu_buf_adds(b, "null");
-                break;
-            }
-        }
-
-        kefu_buf_adds(b, "}");
-    }
-
-    kefu_buf_adds(b, "}");
-}
-
-
-int
-kefu_event_decode(const unsigned char *p, size_t len, kefu_str_t *type,
-    int64_t *ts)
-{
-    size_t                i, start, digits;
-    int64_t               v;
-
-    static const char     head[] = "{\"ts\":";
-    static const char     mid[] = ",\"type\":\"";
-
-    if (len < sizeof(head) - 1 || memcmp(p, head, sizeof(head) - 1) != 0) {
-        return KEFU_ERROR;
-    }
-
-    i = sizeof(head) - 1;
-    v = 0;
-    digits = 0;
-
-    while (i < len && p[i] >= '0' && p[i] <= '9') {
-        if (++digits > 15) {
-            return KEFU_ERROR;
-        }
-
-        v = v * 10 + (p[i++] - '0');
-    }
-
-    if (digits == 0 || len - i < sizeof(mid) - 1
-        || memcmp(p + i, mid, sizeof(mid) - 1) != 0)
-    {
-        return KEFU_ERROR;
-    }
-
-    i += sizeof(mid) - 1;
-    start = i;
-
-    while (i < len && p[i] != '"') {
-        i++;
-    }
-
-    if (i + 1 >= len || (p[i + 1] != '}' && p[i + 1] != ',')
-        || !kefu_event_type_valid(p + start, i - start, KEFU_EVENT_MAX_TYPE))
-    {
-        return KEFU_ERROR;
-    }
-
-    type->data = (unsigned char *) p + start;
-    type->len = i - start;
-    *ts = v;
-
-    return KEFU_OK;
-}
-
-
-int
-kefu_suggest_sum_record(const unsigned char *p, size_t len,
-    kefu_suggest_sum_t *sums, size_t max, size_t *n)
-{
-    char                 buf[48], *end;
-    size_t               i, j, k, nts;
-    double               c;
-    int64_t              ref, ts;
-    kefu_suggest_sum_t  *sm;
-
-    i = 0;
-    ref = 0;
-
-    while (i < len && p[i] >= '0' && p[i] <= '9' && ref < INT64_MAX / 100) {
-        ref = ref * 10 + (p[i++] - '0');
-    }
-
-    if (i == 0 || (i < len && p[i] != ';')) {
-        return KEFU_ERROR;
-    }
-
-    while (i < len && *n < max) {
-        i++;                                /* ';' */
-        sm = &sums[*n];
-
-        /* the type */
-        for (j = i; j < len && p[j] != ' ' && p[j] != ';'; j++) {
-            /* void */
-        }
-
-        if (j == len || p[j] != ' '
-            || !kefu_event_type_valid(p + i, j - i, KEFU_EVENT_MAX_TYPE))
-        {
-            return KEFU_ERROR;
-        }
-
-        sm->type.data = (unsigned char *) p + i;
-        sm->type.len = j - i;
-        i = j + 1;
-
-        /* the count */
-        for (j = i; j < len && p[j] != ' ' && p[j] != ';'; j++) {
-            /* void */
-        }
-
-        if (j == len || p[j] != ' ' || j - i == 0 || j - i >= sizeof(buf)) {
-            return KEFU_ERROR;
-        }
-
-        memcpy(buf, p + i, j - i);
-        buf[j - i] = '\0';
-
-        c = strtod(buf, &end);
-        if (end != buf + (j - i) || !(c >= 0) || c > 1e300) {
-            return KEFU_ERROR;
-        }
-
-        i = j;
-        nts = 0;
-
-        /* the timestamps, newest first */
-        while (i < len && p[i] == ' ') {
-            i++;
-            ts = 0;
-            k = i;
-
-            while (i < len && p[i] >= '0' && p[i] <= '9'
-                   && ts < INT64_MAX / 100)
-            {
-                ts = ts * 10 + (p[i++] - '0');
-            }
-
-            if (i == k || nts == KEFU_SUGGEST_SUM_TS) {
-                return KEFU_ERROR;
-            }
-
-            sm->ts[nts++] = ts;
-        }
-
-        if (nts == 0 || (i < len && p[i] != ';')) {
-            return KEFU_ERROR;
-        }
-
-        sm->count = c;
-        sm->ref = ref;
-        sm->nts = nts;
-        (*n)++;
-    }
-
-    return KEFU_OK;
-}
-
-
-static int
-kefu_suggest_sum_by_type(const void *a, const void *b)
-{
-    int                        c;
-    size_t                     n;
-    const kefu_suggest_sum_t  *x = a, *y = b;
-
-    n = x->type.len < y->type.len ? x->type.len : y->type.len;
-    c = memcmp(x->type.data, y->type.data, n);
-
-    if (c != 0) {
-        return c;
-    }
-
-    return (x->type.len > y->type.len) - (x->type.len < y->type.len);
-}
-
-
-static int
-kefu_suggest_sum_by_newest(const void *a, const void *b)
-{
-    const kefu_suggest_sum_t  *x = a, *y = b;
-
-    return (x->ts[0] < y->ts[0]) - (x->ts[0] > y->ts[0]);
-}
-
-
-int
-kefu_suggest_sum_fold(kefu_suggest_sum_t *sums, size_t n, int64_t ref,
-    double half_life, size_t cap, kefu_buf_t *out)
-{
-    size_t               i, j, k, m, max;
-    kefu_suggest_sum_t  *d, *e;
-
-    if (n == 0 || !(half_life > 0)) {
-        return KEFU_ERROR;
-    }
-
-    qsort(sums, n, sizeof(kefu_suggest_sum_t), kefu_suggest_sum_by_type);
-
-    /* merge each type's entries into its first one, counts as of ref */
-    m = 0;
-
-    for (i = 0; i < n; i = j) {
-        d = &sums[m++];
-        *d = sums[i];
-        d->count = sums[i].count
-                   * exp2((double) (sums[i].ref - ref) / half_life);
-        max = kefu_suggest_sum_history(d->type.data, d->type.len)
-              ? KEFU_SUGGEST_SUM_TS : 1;
-
-        if (d->nts > max) {
-            d->nts = max;
-        }
-
-        for (j = i + 1; j < n && kefu_suggest_sum_by_type(&sums[i], &sums[j])
-                                 == 0; j++)
-        {
-            e = &sums[j];
-            d->count += e->count * exp2((double) (e->ref - ref) / half_life);
-
-            /* merge the two newest-first lists, distinct, max kept */
-            for (k = 0; k < e->nts; k++) {
-                kefu_suggest_sum_insert(d, e->ts[k], max);
-            }
-        }
-
-        d->ref = ref;
-    }
-
-    /* the types seen most recently */
-    qsort(sums, m, sizeof(kefu_suggest_sum_t), kefu_suggest_sum_by_newest);
-
-    if (m > cap) {
-        m = cap;
-    }
-
-    kefu_buf_add_int(out, (long long) ref);
-
-    for (i = 0; i < m; i++) {
-        kefu_buf_adds(out, ";");
-        kefu_buf_add(out, sums[i].type.data, sums[i].type.len);
-        kefu_buf_addf(out, " %.9g", sums[i].count);
-
-        for (k = 0; k < sums[i].nts; k++) {
-            kefu_buf_adds(out, " ");
-            kefu_buf_add_int(out, (long long) sums[i].ts[k]);
-        }
-    }
-
-    return out->failed ? KEFU_ERROR : KEFU_OK;
-}
-
-
-void
-kefu_suggest_sum_insert(kefu_suggest_sum_t *sum, int64_t ts, size_t max)
-{
-    size_t  k;
-
-    for (k = 0; k < sum->nts && sum->ts[k] > ts; k++) {
-        /* void */
-    }
-
-    if ((k < sum->nts && sum->ts[k] == ts) || k >= max) {
-        return;
-    }
-
-    if (sum->nts < max) {
-        sum->nts++;
-    }
-
-    memmove(&sum->ts[k + 1], &sum->ts[k],
-            (sum->nts - 1 - k) * sizeof(int64_t));
-    sum->ts[k] = ts;
-}
-
-
-int
-kefu_suggest_sum_history(const unsigned char *type, size_t len)
-{
-    size_t  i;
-
-    for (i = 0; i < KEFU_RISK_NPATTERNS; i++) {
-        if (kefu_risk_patterns[i].first != NULL
-            && strlen(kefu_risk_patterns[i].first) == len
-            && memcmp(kefu_risk_patterns[i].first, type, len) == 0)
-        {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-/* --- hot questions ----------------------------------------------------- */
-
-
-int64_t
-kefu_hot_generation(int64_t now, int64_t half_life)
-{
-    int64_t  g;
-
-    if (half_life <= 0 || now < 0) {
-        return 0;
-    }
-
-    g = half_life * KEFU_HOT_GENERATION;
-
-    return now - now % g;
-}
-
-
-double
-kefu_hot_increment(int64_t now, int64_t half_life, int64_t start)
-{
-    if (half_life <= 0) {
-        return 1;
-    }
-
-    return exp2((double) (now - start) / (double) half_life);
-}
-
-
-double
-kefu_hot_factor(int64_t now, int64_t half_life, int64_t start)
-{
-    if (half_life <= 0) {
-        return 1;
-    }
-
-    return exp2(-(double) (now - start) / (double) half_life);
 }

@@ -8,16 +8,16 @@
  *     newest first: LPUSH, LTRIM to trail_max, EXPIRE trail_ttl;
  *   - kefu:{t:u}:tsum, the trail's summary that GET /v1/suggestions reads
  *     instead of the trail: a short list of records, one per batch, built
- *     here (format in kefu_suggest.h): per event type of the batch its
+ *     here (format in kefu_trail.h): per event type of the batch its
  *     count, each event decayed from its own ts to R (2^((ts - R) / H),
  *     R = kefu_hot_generation()), and its newest timestamp(s).
  *
  * Writing a record is a plain LPUSH: Redis does no arithmetic and no
  * parsing.  When the list has grown past 2 x NGX_HTTP_KEFU_SUM_KEEP
  * records (33), the request that made it so folds all but the newest
- * NGX_HTTP_KEFU_SUM_KEEP into one, here in C (kefu_suggest_sum_fold():
+ * NGX_HTTP_KEFU_SUM_KEEP into one, here in C (kefu_trail_sum_fold():
  * counts rescaled and added, timestamps merged, at most
- * min(trail_max, KEFU_SUGGEST_SUM_TYPES) types, the ones seen least
+ * min(trail_max, KEFU_TRAIL_SUM_TYPES) types, the ones seen least
  * recently go as they would from the capped trail): LRANGE, then a
  * script that swaps them for the fold only if the list's tail is still
  * what was read (lua/events_fold.lua; concurrent folds: one wins, the
@@ -31,7 +31,9 @@
 
 #include "ngx_http_kefu_module.h"
 #include "ngx_http_kefu_scripts.h"
-#include "kefu_suggest.h"
+#include "kefu_event.h"
+#include "kefu_hot.h"
+#include "kefu_trail.h"
 
 
 /* ARGV before the events: trail_max, trail_ttl, record, hard cap */
@@ -94,7 +96,7 @@ ngx_http_kefu_events(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
     ngx_http_kefu_tenant_t       *t;
     ngx_http_kefu_events_t       *es;
     ngx_http_kefu_main_conf_t    *kmcf;
-    kefu_suggest_sum_t           *sums;
+    kefu_trail_sum_t             *sums;
 
     t = ctx->tenant;
 
@@ -115,7 +117,7 @@ ngx_http_kefu_events(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
     ctx->data = es;
     es->accepted = n;
 
-    sums = ngx_palloc(r->pool, n * sizeof(kefu_suggest_sum_t));
+    sums = ngx_palloc(r->pool, n * sizeof(kefu_trail_sum_t));
     if (sums == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -135,7 +137,7 @@ ngx_http_kefu_events(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 
     kefu_buf_init(&b, &ctx->alloc, 64 + n * 48);
 
-    if (kefu_suggest_sum_fold(sums, n, ref, (double) h, n, &b) != KEFU_OK) {
+    if (kefu_trail_sum_fold(sums, n, ref, (double) h, n, &b) != KEFU_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -269,7 +271,7 @@ ngx_http_kefu_events_read(ngx_http_request_t *r, void *data, ngx_int_t rc,
     kefu_buf_t                    b;
     ngx_uint_t                    cap;
     size_t                        max;
-    kefu_suggest_sum_t           *sm;
+    kefu_trail_sum_t             *sm;
     ngx_http_kefu_ctx_t          *ctx;
     ngx_http_kefu_events_t       *es = data;
     ngx_http_kefu_main_conf_t    *kmcf;
@@ -286,7 +288,7 @@ ngx_http_kefu_events_read(ngx_http_request_t *r, void *data, ngx_int_t rc,
     last = rep->element[rep->elements - 1];
     ns = 0;
     max = ngx_http_kefu_sum_entries(rep);
-    sm = ngx_palloc(r->pool, (max ? max : 1) * sizeof(kefu_suggest_sum_t));
+    sm = ngx_palloc(r->pool, (max ? max : 1) * sizeof(kefu_trail_sum_t));
     a = ngx_palloc(r->pool, 4 * sizeof(ngx_str_t));
     if (sm == NULL || a == NULL || last->type != REDIS_REPLY_STRING) {
         ngx_http_kefu_events_done(r, es);
@@ -296,9 +298,9 @@ ngx_http_kefu_events_read(ngx_http_request_t *r, void *data, ngx_int_t rc,
     for (i = 0; i < rep->elements; i++) {
         /* a damaged record: what could be read of it is kept */
         if (rep->element[i]->type == REDIS_REPLY_STRING
-            && kefu_suggest_sum_record(rep->element[i]->str.data,
-                                       rep->element[i]->str.len, sm, max,
-                                       &ns)
+            && kefu_trail_sum_record(rep->element[i]->str.data,
+                                     rep->element[i]->str.len, sm, max,
+                                     &ns)
                != KEFU_OK)
         {
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
@@ -306,12 +308,12 @@ ngx_http_kefu_events_read(ngx_http_request_t *r, void *data, ngx_int_t rc,
         }
     }
 
-    cap = ngx_min(ctx->tenant->trail_max, KEFU_SUGGEST_SUM_TYPES);
+    cap = ngx_min(ctx->tenant->trail_max, KEFU_TRAIL_SUM_TYPES);
     kefu_buf_init(&b, &ctx->alloc, 64 + 48 * cap);
 
     if (ns == 0
-        || kefu_suggest_sum_fold(sm, ns, es->ref, (double) es->half_life,
-                                 cap, &b)
+        || kefu_trail_sum_fold(sm, ns, es->ref, (double) es->half_life,
+                               cap, &b)
            != KEFU_OK
         || ngx_http_kefu_events_num(r, &a[1], (int64_t) rep->elements)
            == NULL)

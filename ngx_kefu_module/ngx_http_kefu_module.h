@@ -34,7 +34,7 @@ typedef struct {
     time_t                  trail_ttl;
     time_t                  trail_half_life;
     ngx_uint_t              suggest_limit;
-    void                   *suggest;        /* kefu_suggest_index_t */
+    void                   *suggest;        /* kefu_trigger_index_t */
     double                  suggest_scene_weight;
     double                  suggest_hot_weight;
     time_t                  suggest_hot_half_life;

@@ -14,6 +14,8 @@
  */
 
 #include "ngx_http_kefu_module.h"
+#include "kefu_event.h"
+#include "kefu_hot.h"
 #include "kefu_suggest.h"
 
 
@@ -246,13 +248,13 @@ ngx_http_kefu_suggest_sums(ngx_http_request_t *r,
     ngx_http_kefu_redis_reply_t *rep, kefu_suggest_in_t *in)
 {
     size_t                        i, n, max;
-    kefu_suggest_sum_t           *sm;
+    kefu_trail_sum_t             *sm;
     ngx_http_kefu_redis_reply_t  *rec;
 
     /* as many as the records hold, not the most there could be */
     max = ngx_min(ngx_http_kefu_sum_entries(rep), NGX_HTTP_KEFU_SUM_MAX);
 
-    sm = ngx_palloc(r->pool, (max ? max : 1) * sizeof(kefu_suggest_sum_t));
+    sm = ngx_palloc(r->pool, (max ? max : 1) * sizeof(kefu_trail_sum_t));
     if (sm == NULL) {
         return NGX_ERROR;
     }
@@ -264,8 +266,8 @@ ngx_http_kefu_suggest_sums(ngx_http_request_t *r,
 
         /* a damaged record costs what follows the damage in it only */
         if (rec->type == REDIS_REPLY_STRING
-            && kefu_suggest_sum_record(rec->str.data, rec->str.len, sm,
-                                       max, &n)
+            && kefu_trail_sum_record(rec->str.data, rec->str.len, sm,
+                                     max, &n)
                != KEFU_OK)
         {
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
@@ -573,7 +575,7 @@ ngx_http_kefu_suggest_reply(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
 /*
  * What /v1/ask writes for 猜你关心 when it answers with a FAQ (in its own
  * scripts, see ngx_http_kefu_ask.c): the hot counter of the current
- * generation, kefu:{t}:hot:<start> (see kefu_suggest.h), its increment
+ * generation, kefu:{t}:hot:<start> (see kefu_hot.h), its increment
  * and TTL; and the TTL of the user's recently asked set kefu:{t:u}:asked.
  */
 

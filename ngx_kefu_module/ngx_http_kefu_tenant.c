@@ -9,7 +9,7 @@
 #include "ngx_http_kefu_tenant.h"
 #include "kefu_kb.h"
 #include "kefu_memo.h"
-#include "kefu_suggest.h"
+#include "kefu_trigger.h"
 
 
 #define NGX_HTTP_KEFU_SECRET_MIN   32      /* HS256: RFC 7518 3.2 */
@@ -467,7 +467,7 @@ ngx_http_kefu_load_kb(ngx_conf_t *cf, ngx_http_kefu_tenant_t *t)
     }
 
     /* 猜你关心: the KB's trigger map for /v1/suggestions */
-    t->suggest = kefu_suggest_index_build(&alloc, t->kb);
+    t->suggest = kefu_trigger_index_build(&alloc, t->kb);
     if (t->suggest == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "kefu_tenant \"%V\": no memory for the "

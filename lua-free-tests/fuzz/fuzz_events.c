@@ -20,7 +20,7 @@
 #include <stdlib.h>
 
 #include "kefu_json.h"
-#include "kefu_suggest.h"
+#include "kefu_event.h"
 #include "kefu_validate.h"
 #include "fuzz.h"
 

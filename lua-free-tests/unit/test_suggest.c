@@ -1,7 +1,7 @@
 /*
- * Unit tests: "猜你关心" ranking (trail, decay, scene, hot, risk, asked,
- * diversity, welcome), the events batch check, the trail format and the
- * hot counter arithmetic.  Run from the repository's top directory.
+ * Unit tests: "猜你关心" ranking (trail or its summary, decay, scene, hot,
+ * risk, asked, diversity, welcome).  Run from the repository's top
+ * directory.
  */
 
 #include <stdlib.h>
@@ -12,6 +12,7 @@
 #include "kefu_core.h"
 #include "kefu_kb.h"
 #include "kefu_suggest.h"
+#include "kefu_trail.h"
 
 
 #ifndef TEST_LOOPS
@@ -65,7 +66,7 @@ static const char  test_kb[] =
 
 
 static kefu_kb_t               *kb;
-static kefu_suggest_index_t    *idx;
+static kefu_trigger_index_t    *idx;
 static kefu_suggest_scratch_t  *scr;
 static kefu_suggest_params_t    prm;
 
@@ -366,174 +367,6 @@ test_risk(void)
 }
 
 
-static void
-test_events(void)
-{
-    int                  rc;
-    char                 err[256], big[4096], *p;
-    size_t               n, i;
-    int64_t              ts, now;
-    kefu_str_t           type;
-    kefu_buf_t           b;
-    kefu_json_t         *j;
-    kefu_arena_t         a;
-    kefu_event_in_t      ev[KEFU_EVENTS_MAX_BATCH];
-
-    now = 1800000000;
-    kefu_arena_init(&a);
-
-#define CHECK(json)                                                           \
-    (j = kefu_json_parse(&a.allocator, (const unsigned char *) (json),        \
-                         strlen(json), NULL, err, sizeof(err)),               \
-     j == NULL ? -2                                                           \
-               : kefu_events_check(j, now, 7 * 86400, ev, &n, err,            \
-                                   sizeof(err)))
-
-    rc = CHECK("{\"events\":[{\"type\":\"transfer_failed\"},"
-               "{\"type\":\"bill_due\",\"ts\":1799999000,"
-               "\"attrs\":{\"amount\":12.5,\"bank\":\"工商\",\"ok\":false,"
-               "\"n\":3}}]}");
-    is_int(rc, KEFU_OK, "valid batch");
-    is_int(n, 2, "two events");
-    is_int(ev[0].ts, now, "ts defaults to now");
-    is_int(ev[1].ts, 1799999000, "ts kept");
-    ok(ev[0].attrs == NULL && ev[1].attrs != NULL, "attrs");
-
-    kefu_buf_init(&b, &a.allocator, 64);
-    kefu_event_encode(&b, &ev[1]);
-    is_str((char *) b.data, "{\"ts\":1799999000,\"type\":\"bill_due\","
-           "\"attrs\":{\"amount\":12.5,\"bank\":\"工商\",\"ok\":false,"
-           "\"n\":3}}", "encoded");
-    rc = kefu_event_decode(b.data, b.len, &type, &ts);
-    ok(rc == KEFU_OK && type.len == 8 && memcmp(type.data, "bill_due", 8) == 0
-       && ts == 1799999000, "decoded back");
-    ok(kefu_json_parse(&a.allocator, b.data, b.len, NULL, err, sizeof(err))
-       != NULL, "stored form is JSON");
-
-    ok(kefu_event_decode((unsigned char *) "{\"ts\":1,\"type\":\"x\"}", 20,
-                         &type, &ts) == KEFU_OK, "minimal form");
-    ok(kefu_event_decode((unsigned char *) "{\"ts\":1,\"type\":\"X\"}", 20,
-                         &type, &ts) == KEFU_ERROR, "bad type char");
-    ok(kefu_event_decode((unsigned char *) "{\"ts\":,\"type\":\"x\"}", 19,
-                         &type, &ts) == KEFU_ERROR, "no ts");
-    ok(kefu_event_decode((unsigned char *) "{\"ts\":1,\"type\":\"x", 17,
-                         &type, &ts) == KEFU_ERROR, "truncated");
-    ok(kefu_event_decode((unsigned char *) "garbage", 7, &type, &ts)
-       == KEFU_ERROR, "garbage");
-
-    ok(CHECK("{\"events\":[{\"type\":\"x\"}],\"user\":\"u2\"}") == KEFU_ERROR,
-       "unknown top-level field");
-    ok(CHECK("{\"events\":[{\"type\":\"x\",\"extra\":1}]}") == KEFU_ERROR,
-       "unknown event field");
-    ok(CHECK("{\"events\":[]}") == KEFU_ERROR, "empty batch");
-    ok(CHECK("{\"events\":{}}") == KEFU_ERROR, "events not an array");
-    ok(CHECK("{}") == KEFU_ERROR, "events missing");
-    ok(CHECK("{\"events\":[5]}") == KEFU_ERROR, "event not an object");
-    ok(CHECK("{\"events\":[{\"type\":5}]}") == KEFU_ERROR, "type a number");
-    ok(CHECK("{\"events\":[{\"type\":\"Transfer\"}]}") == KEFU_ERROR,
-       "upper case type");
-    ok(CHECK("{\"events\":[{\"type\":\"\"}]}") == KEFU_ERROR, "empty type");
-    ok(CHECK("{\"events\":[{\"type\":\"a234567890123456789012345678901234567"
-             "890\"}]}") == KEFU_OK, "40-byte type");
-    ok(CHECK("{\"events\":[{\"type\":\"a234567890123456789012345678901234567"
-             "8901\"}]}") == KEFU_ERROR, "41-byte type");
-    ok(CHECK("{\"events\":[{\"ts\":1}]}") == KEFU_ERROR, "type missing");
-    ok(CHECK("{\"events\":[{\"type\":\"x\",\"ts\":\"1\"}]}") == KEFU_ERROR,
-       "ts a string");
-    ok(CHECK("{\"events\":[{\"type\":\"x\",\"ts\":1799999999.5}]}")
-       == KEFU_ERROR, "ts fractional");
-    ok(CHECK("{\"events\":[{\"type\":\"x\",\"ts\":1800000300}]}") == KEFU_OK,
-       "ts 5 min ahead: skew allowed");
-    ok(CHECK("{\"events\":[{\"type\":\"x\",\"ts\":1800000301}]}")
-       == KEFU_ERROR, "ts beyond the skew");
-    ok(CHECK("{\"events\":[{\"type\":\"x\",\"ts\":1800000000000}]}")
-       == KEFU_ERROR, "milliseconds are refused");
-    ok(strstr(err, "future") != NULL, "message says future: %s", err);
-    ok(CHECK("{\"events\":[{\"type\":\"x\",\"ts\":1799395200}]}") == KEFU_OK,
-       "7 days old");
-    ok(CHECK("{\"events\":[{\"type\":\"x\",\"ts\":1799395199}]}")
-       == KEFU_ERROR, "older than the trail");
-    j = kefu_json_parse(&a.allocator,
-                        (const unsigned char *)
-                        "{\"events\":[{\"type\":\"x\",\"ts\":-5}]}",
-                        sizeof("{\"events\":[{\"type\":\"x\",\"ts\":-5}]}")
-                        - 1, NULL, err, sizeof(err));
-    ok(j != NULL && kefu_events_check(j, now, 100LL * 365 * 86400, ev, &n,
-                                      err, sizeof(err))
-                    == KEFU_ERROR,
-       "before 1970, even with a trail kept for a century");
-    ok(CHECK("{\"events\":[{\"type\":\"x\",\"attrs\":[]}]}") == KEFU_ERROR,
-       "attrs an array");
-    ok(CHECK("{\"events\":[{\"type\":\"x\",\"attrs\":{\"a\":{}}}]}")
-       == KEFU_ERROR, "nested attrs");
-    ok(CHECK("{\"events\":[{\"type\":\"x\",\"attrs\":{\"a\":null}}]}")
-       == KEFU_ERROR, "null attr");
-    ok(CHECK("{\"events\":[{\"type\":\"x\",\"attrs\":{\"a b\":1}}]}")
-       == KEFU_ERROR, "attr key with a space");
-    ok(CHECK("{\"events\":[{\"type\":\"x\",\"attrs\":{\"a\":1,\"b\":1,"
-             "\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,\"h\":1}}]}")
-       == KEFU_OK, "8 attrs");
-    ok(CHECK("{\"events\":[{\"type\":\"x\",\"attrs\":{\"a\":1,\"b\":1,"
-             "\"c\":1,\"d\":1,\"e\":1,\"f\":1,\"g\":1,\"h\":1,\"i\":1}}]}")
-       == KEFU_ERROR, "9 attrs");
-
-    /* 64 characters (Chinese) fit, 65 do not */
-    p = big + sprintf(big, "{\"events\":[{\"type\":\"x\",\"attrs\":{\"s\":\"");
-    for (i = 0; i < 64; i++) {
-        p += sprintf(p, "字");
-    }
-    strcpy(p, "\"}}]}");
-    ok(CHECK(big) == KEFU_OK, "64-character attr");
-    sprintf(p, "字\"}}]}");
-    ok(CHECK(big) == KEFU_ERROR, "65-character attr");
-
-    p = big + sprintf(big, "{\"events\":[");
-    for (i = 0; i < 101; i++) {
-        p += sprintf(p, "%s{\"type\":\"e\"}", i ? "," : "");
-    }
-    strcpy(p, "]}");
-    ok(CHECK(big) == KEFU_ERROR, "101 events");
-    strcpy(p - 13, "]}");
-    ok(CHECK(big) == KEFU_OK && n == 100, "100 events");
-
-    kefu_arena_free(&a);
-}
-
-
-static void
-test_hot(void)
-{
-    int64_t  h, g, start, t1, t2, now;
-    double   s, want;
-
-    h = 3600;
-    g = h * KEFU_HOT_GENERATION;
-
-    start = kefu_hot_generation(1800000000, h);
-    ok(start <= 1800000000 && 1800000000 - start < g && start % g == 0,
-       "generation start");
-    is_int(kefu_hot_generation(start + g, h), start + g, "next generation");
-    is_int(kefu_hot_generation(start + g - 1, h), start, "last second");
-
-    /* two answers, read later: each counts 2^(-age/H) */
-    t1 = start + 100;
-    t2 = start + 7300;
-    now = start + 10900;
-    s = kefu_hot_increment(t1, h, start) + kefu_hot_increment(t2, h, start);
-    want = exp2(-(double) (now - t1) / h) + exp2(-(double) (now - t2) / h);
-    ok(fabs(s * kefu_hot_factor(now, h, start) - want) < 1e-9,
-       "decayed count");
-    ok(kefu_hot_increment(start + g - 1, h, start) < 4294967296.0,
-       "increments stay below 2^32");
-
-    /* the previous generation, read in the next one */
-    now = start + g + 50;
-    ok(fabs(kefu_hot_increment(t2, h, start) * kefu_hot_factor(now, h, start)
-            - exp2(-(double) (now - t2) / h)) < 1e-9,
-       "previous generation decays the same way");
-}
-
-
 /* A synthetic 10k-FAQ KB with 40 event types: correctness and speed. */
 
 static void
@@ -547,7 +380,7 @@ test_large(void)
     kefu_kb_t             *big;
     kefu_arena_t           a;
     kefu_suggest_out_t     out;
-    kefu_suggest_index_t  *bidx;
+    kefu_trigger_index_t  *bidx;
     kefu_suggest_scratch_t  *bs;
 
     static char  names[40][16];
@@ -585,7 +418,7 @@ test_large(void)
         return;
     }
 
-    bidx = kefu_suggest_index_build(&a.allocator, big);
+    bidx = kefu_trigger_index_build(&a.allocator, big);
     bs = kefu_suggest_scratch_create(&a.allocator, big->nfaqs);
     ok(bidx != NULL && bs != NULL, "index and scratch");
 
@@ -634,44 +467,7 @@ test_summary(void)
     trail_t              t;
     kefu_suggest_in_t    in;
     kefu_suggest_out_t   a, b;
-    kefu_suggest_sum_t   sm[16];
-
-    static const char    rec1[] =
-        "1000;transfer_failed 2 1900;bill_due 0.5 1000;"
-        "login_new_device 1 1100 1000";
-    static const char    rec2[] = "2000;transfer_failed 1 2000";
-
-    n = 0;
-    ok(kefu_suggest_sum_record((const unsigned char *) rec1,
-                               sizeof(rec1) - 1, sm, 16, &n) == KEFU_OK,
-       "summary record parses");
-    is_int(n, 3, "three types");
-    ok(sm[0].type.len == 15 && memcmp(sm[0].type.data, "transfer_failed", 15)
-       == 0, "type");
-    ok(sm[0].count == 2 && sm[0].ref == 1000 && sm[0].nts == 1
-       && sm[0].ts[0] == 1900, "count, ref, newest");
-    ok(sm[2].nts == 2 && sm[2].ts[0] == 1100 && sm[2].ts[1] == 1000,
-       "a risk start keeps its history");
-    ok(kefu_suggest_sum_record((const unsigned char *) rec2,
-                               sizeof(rec2) - 1, sm, 16, &n) == KEFU_OK
-       && n == 4, "a second record appends");
-
-    for (i = 0; i < 6; i++) {
-        static const char  *bad[] = {
-            "", ";x 1 2", "10;X 1 2", "10;x 1", "10;x -1 2",
-            "10;x 1 1 2 3 4 5"
-        };
-
-        n = 0;
-        ok(kefu_suggest_sum_record((const unsigned char *) bad[i],
-                                   strlen(bad[i]), sm, 16, &n)
-           == KEFU_ERROR && n == 0, "damaged record %zu refused", i);
-    }
-
-    ok(kefu_suggest_sum_history((const unsigned char *) "login_new_device",
-                                16)
-       && !kefu_suggest_sum_history((const unsigned char *) "bill_due", 8),
-       "history for risk pattern starts only");
+    kefu_trail_sum_t     sm[16];
 
     /* events at now - 60, now - 7200 (x 2), now - 30 vs their summary */
     trail_init(&t, 5);
@@ -693,8 +489,8 @@ test_summary(void)
              "transfer_large %.9g 99970;login_new_device %.9g 99400",
              2 * exp2(-1.0), exp2(3540.0 / 3600),
              exp2(3570.0 / 3600), exp2(3000.0 / 3600));
-    ok(kefu_suggest_sum_record((unsigned char *) rec, strlen(rec), sm, 16,
-                               &n) == KEFU_OK && n == 4,
+    ok(kefu_trail_sum_record((unsigned char *) rec, strlen(rec), sm, 16,
+                             &n) == KEFU_OK && n == 4,
        "summary of the same trail");
 
     in.sums = sm;
@@ -712,45 +508,6 @@ test_summary(void)
 
     ok(b.risk != NULL && strcmp(b.risk, "new_device_transfer") == 0,
        "risk from the summary");
-
-    /* folding records: counts rescaled and added, times merged */
-    {
-        kefu_buf_t     fb;
-        kefu_arena_t   fa;
-
-        static const char  f1[] = "1000;a 2 1500;login_new_device 1 1200";
-        static const char  f2[] =
-            "4600;a 1 4600;login_new_device 1 4000 3000;b 3 4500";
-
-        kefu_arena_init(&fa);
-        n = 0;
-        ok(kefu_suggest_sum_record((const unsigned char *) f1,
-                                   sizeof(f1) - 1, sm, 16, &n) == KEFU_OK
-           && kefu_suggest_sum_record((const unsigned char *) f2,
-                                      sizeof(f2) - 1, sm, 16, &n)
-              == KEFU_OK && n == 5, "two records to fold");
-        kefu_buf_init(&fb, &fa.allocator, 64);
-        ok(kefu_suggest_sum_fold(sm, n, 4600, 3600, 2, &fb) == KEFU_OK,
-           "folded");
-        kefu_buf_add(&fb, "", 1);
-        is_str((char *) fb.data,
-               "4600;a 2 4600;b 3 4500",
-               "rescaled, added, the 2 types seen last kept");
-        n = 0;
-        ok(kefu_suggest_sum_record((const unsigned char *) f1,
-                                   sizeof(f1) - 1, sm, 16, &n) == KEFU_OK
-           && kefu_suggest_sum_record((const unsigned char *) f2,
-                                      sizeof(f2) - 1, sm, 16, &n)
-              == KEFU_OK, "again");
-        kefu_buf_init(&fb, &fa.allocator, 64);
-        ok(kefu_suggest_sum_fold(sm, n, 4600, 3600, 64, &fb) == KEFU_OK,
-           "folded, all kept");
-        kefu_buf_add(&fb, "", 1);
-        is_str((char *) fb.data,
-               "4600;a 2 4600;b 3 4500;login_new_device 1.5 4000 3000 1200",
-               "history merged newest first");
-        kefu_arena_free(&fa);
-    }
 
     /* a type whose newest event is past 12 half-lives counts nothing */
     in.now = 92800 + 13 * 3600;
@@ -776,10 +533,9 @@ main(void)
         return done_testing();
     }
 
-    idx = kefu_suggest_index_build(&arena.allocator, kb);
+    idx = kefu_trigger_index_build(&arena.allocator, kb);
     scr = kefu_suggest_scratch_create(&arena.allocator, kb->nfaqs);
     ok(idx != NULL && scr != NULL, "index built");
-    ok(kefu_suggest_index_kb(idx) == kb, "index knows its KB");
     ok(kefu_suggest_scratch_capacity(scr) == kb->nfaqs, "scratch capacity");
 
     prm.half_life = 3600;
@@ -790,8 +546,6 @@ main(void)
 
     test_ranking();
     test_risk();
-    test_events();
-    test_hot();
     test_large();
     test_summary();
 
