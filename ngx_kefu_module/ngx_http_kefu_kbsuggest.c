@@ -14,6 +14,7 @@
  */
 
 #include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_dayunion.h"
 #include "ngx_http_kefu_scripts.h"
 #include "ngx_http_kefu_service.h"
 #include "kefu_tap.h"
@@ -82,14 +83,14 @@ ngx_int_t
 ngx_http_kefu_admin_kb_suggestions(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx)
 {
-    char                        day[16];
     ngx_int_t                   rc;
-    ngx_str_t                  *a, rnd, tmp[NGX_HTTP_KEFU_KBS_SETS];
-    ngx_uint_t                  i, d, k, ncmd, nargs;
+    ngx_str_t                  *a, tmp[NGX_HTTP_KEFU_KBS_SETS];
+    ngx_uint_t                  i, k, ncmd, nargs;
     ngx_http_kefu_kbs_t        *st;
+    ngx_http_kefu_dayunion_t    du;
     ngx_http_kefu_redis_cmd_t  *cmds;
 
-    static const char           sets[] = "puc";
+    static const char          *sets[] = { ":p", ":u", ":c" };
 
     st = ngx_pcalloc(r->pool, sizeof(ngx_http_kefu_kbs_t));
     if (st == NULL) {
@@ -118,14 +119,19 @@ ngx_http_kefu_admin_kb_suggestions(ngx_http_request_t *r,
 
     st->now = ngx_time();
 
-    if (ngx_http_kefu_random_id(r, 8, &rnd) != NGX_OK) {
+    du.now = st->now;
+    du.days = st->days;
+    du.top = st->top + NGX_HTTP_KEFU_KBS_EXTRA;
+    du.what = "kbs";
+
+    if (ngx_http_kefu_random_id(r, 8, &du.id) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     /* 3 x (ZUNIONSTORE, EXPIRE, ZREVRANGE); ZRANGEBYSCORE; DEL */
-    ncmd = 3 * NGX_HTTP_KEFU_KBS_SETS + 2;
-    nargs = NGX_HTTP_KEFU_KBS_SETS * ((3 + st->days) + 3 + 5) + 4
-            + 1 + NGX_HTTP_KEFU_KBS_SETS;
+    ncmd = NGX_HTTP_KEFU_KBS_SETS * NGX_HTTP_KEFU_DAYUNION_CMDS + 2;
+    nargs = NGX_HTTP_KEFU_KBS_SETS * NGX_HTTP_KEFU_DAYUNION_ARGS(st->days)
+            + 4 + 1 + NGX_HTTP_KEFU_KBS_SETS;
 
     cmds = ngx_palloc(r->pool, ncmd * sizeof(ngx_http_kefu_redis_cmd_t));
     a = ngx_pcalloc(r->pool, nargs * sizeof(ngx_str_t));
@@ -137,59 +143,15 @@ ngx_http_kefu_admin_kb_suggestions(ngx_http_request_t *r,
     ncmd = 0;
 
     for (i = 0; i < NGX_HTTP_KEFU_KBS_SETS; i++) {
-        /* kefu:{t}:tmp:kbs:RANDOM:p, in the tenant's slot */
-        tmp[i].data = ngx_pnalloc(r->pool, ctx->tenant->name.len + 64);
-        a[k + 2].data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-        a[k + 2 + 3 + st->days + 3 + 1].data = ngx_pnalloc(r->pool,
-                                                           NGX_INT_T_LEN);
-        if (tmp[i].data == NULL || a[k + 2].data == NULL
-            || a[k + 2 + 3 + st->days + 3 + 1].data == NULL)
+        if (ngx_http_kefu_dayunion(r, ctx, &du, sets[i], &cmds[ncmd], &a[k],
+                                   &tmp[i])
+            != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        tmp[i].len = ngx_sprintf(tmp[i].data, "kefu:{%V}:tmp:kbs:%V:%c",
-                                 &ctx->tenant->name, &rnd, sets[i])
-                     - tmp[i].data;
-
-        ngx_str_set(&a[k], "ZUNIONSTORE");
-        a[k + 1] = tmp[i];
-        a[k + 2].len = ngx_sprintf(a[k + 2].data, "%ui", st->days)
-                       - a[k + 2].data;
-
-        cmds[ncmd].argc = 3 + st->days;
-        cmds[ncmd++].argv = &a[k];
-        k += 3;
-
-        for (d = 0; d < st->days; d++) {
-            kefu_stats_day(st->now, (int) d, day);
-
-            if (ngx_http_kefu_day_key(r, ctx, (u_char *) day,
-                                      i == 0 ? ":p" : i == 1 ? ":u" : ":c",
-                                      &a[k++])
-                != NGX_OK)
-            {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-        }
-
-        ngx_str_set(&a[k], "EXPIRE");
-        a[k + 1] = tmp[i];
-        ngx_str_set(&a[k + 2], "60");
-        cmds[ncmd].argc = 3;
-        cmds[ncmd++].argv = &a[k];
-        k += 3;
-
-        ngx_str_set(&a[k], "ZREVRANGE");
-        a[k + 1] = tmp[i];
-        ngx_str_set(&a[k + 2], "0");
-        a[k + 3].len = ngx_sprintf(a[k + 3].data, "%ui",
-                                   st->top + NGX_HTTP_KEFU_KBS_EXTRA - 1)
-                       - a[k + 3].data;
-        ngx_str_set(&a[k + 4], "WITHSCORES");
-        cmds[ncmd].argc = 5;
-        cmds[ncmd++].argv = &a[k];
-        k += 5;
+        ncmd += NGX_HTTP_KEFU_DAYUNION_CMDS;
+        k += NGX_HTTP_KEFU_DAYUNION_ARGS(st->days);
     }
 
     /* the questions dismissed and not yet expired */

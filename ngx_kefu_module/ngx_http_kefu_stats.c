@@ -9,6 +9,7 @@
  */
 
 #include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_dayunion.h"
 #include "ngx_http_kefu_service.h"
 #include "kefu_stats.h"
 
@@ -37,9 +38,10 @@ ngx_http_kefu_admin_stats(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 {
     char                        day[16];
     ngx_int_t                   rc;
-    ngx_str_t                  *a, rnd, tmp[2];
+    ngx_str_t                  *a, tmp[2];
     ngx_uint_t                  i, d, k, ncmd, nargs;
     ngx_http_kefu_stats_t      *st;
+    ngx_http_kefu_dayunion_t    du;
     ngx_http_kefu_redis_cmd_t  *cmds;
 
     st = ngx_pcalloc(r->pool, sizeof(ngx_http_kefu_stats_t));
@@ -69,13 +71,18 @@ ngx_http_kefu_admin_stats(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 
     st->now = ngx_time();
 
-    if (ngx_http_kefu_random_id(r, 8, &rnd) != NGX_OK) {
+    du.now = st->now;
+    du.days = st->days;
+    du.top = st->top;
+    du.what = "stats";
+
+    if (ngx_http_kefu_random_id(r, 8, &du.id) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     /* days x HGETALL; 2 x (ZUNIONSTORE, EXPIRE, ZREVRANGE); DEL */
-    ncmd = st->days + 7;
-    nargs = 2 * st->days + 2 * ((3 + st->days) + 3 + 5) + 3;
+    ncmd = st->days + 2 * NGX_HTTP_KEFU_DAYUNION_CMDS + 1;
+    nargs = 2 * st->days + 2 * NGX_HTTP_KEFU_DAYUNION_ARGS(st->days) + 3;
 
     cmds = ngx_palloc(r->pool, ncmd * sizeof(ngx_http_kefu_redis_cmd_t));
     a = ngx_pcalloc(r->pool, nargs * sizeof(ngx_str_t));
@@ -105,63 +112,15 @@ ngx_http_kefu_admin_stats(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 
     /* i = 0: FAQ hits (":q"), i = 1: unanswered questions (":u") */
     for (i = 0; i < 2; i++) {
-        /* kefu:{t}:tmp:stats:RANDOM:q, in the tenant's slot */
-        tmp[i].data = ngx_pnalloc(r->pool, ctx->tenant->name.len + 64);
-        if (tmp[i].data == NULL) {
+        if (ngx_http_kefu_dayunion(r, ctx, &du, i ? ":u" : ":q", &cmds[ncmd],
+                                   &a[k], &tmp[i])
+            != NGX_OK)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        tmp[i].len = ngx_sprintf(tmp[i].data, "kefu:{%V}:tmp:stats:%V:%c",
-                                 &ctx->tenant->name, &rnd, i ? 'u' : 'q')
-                     - tmp[i].data;
-
-        ngx_str_set(&a[k], "ZUNIONSTORE");
-        a[k + 1] = tmp[i];
-        a[k + 2].data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-        if (a[k + 2].data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        a[k + 2].len = ngx_sprintf(a[k + 2].data, "%ui", st->days)
-                       - a[k + 2].data;
-
-        cmds[ncmd].argc = 3 + st->days;
-        cmds[ncmd++].argv = &a[k];
-        k += 3;
-
-        for (d = 0; d < st->days; d++) {
-            kefu_stats_day(st->now, (int) (st->days - 1 - d), day);
-
-            if (ngx_http_kefu_day_key(r, ctx, (u_char *) day,
-                                      i ? ":u" : ":q", &a[k++])
-                != NGX_OK)
-            {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-        }
-
-        /* should the connection die before the DEL, nothing stays long */
-        ngx_str_set(&a[k], "EXPIRE");
-        a[k + 1] = tmp[i];
-        ngx_str_set(&a[k + 2], "60");
-        cmds[ncmd].argc = 3;
-        cmds[ncmd++].argv = &a[k];
-        k += 3;
-
-        ngx_str_set(&a[k], "ZREVRANGE");
-        a[k + 1] = tmp[i];
-        ngx_str_set(&a[k + 2], "0");
-        a[k + 3].data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-        if (a[k + 3].data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        a[k + 3].len = ngx_sprintf(a[k + 3].data, "%ui", st->top - 1)
-                       - a[k + 3].data;
-        ngx_str_set(&a[k + 4], "WITHSCORES");
-        cmds[ncmd].argc = 5;
-        cmds[ncmd++].argv = &a[k];
-        k += 5;
+        ncmd += NGX_HTTP_KEFU_DAYUNION_CMDS;
+        k += NGX_HTTP_KEFU_DAYUNION_ARGS(st->days);
     }
 
     ngx_str_set(&a[k], "DEL");
