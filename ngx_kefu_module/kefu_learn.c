@@ -181,6 +181,46 @@ kefu_kb_exact(const kefu_kb_t *kb, kefu_search_scratch_t *s,
 }
 
 
+long
+kefu_learn_auto_pick(const kefu_kb_t *kb, kefu_search_scratch_t *s,
+    const unsigned char *pair, size_t len, uint64_t users,
+    uint64_t min_users, kefu_str_t *q)
+{
+    long                  faq;
+    const unsigned char  *tab;
+
+    if (min_users < KEFU_LEARN_AUTO_MIN_USERS) {
+        min_users = KEFU_LEARN_AUTO_MIN_USERS;
+    }
+
+    if (users < min_users) {
+        return -1;
+    }
+
+    tab = memchr(pair, '\t', len);
+    if (tab == NULL) {
+        return -1;
+    }
+
+    faq = kefu_kb_find(kb, pair, (size_t) (tab - pair));
+    if (faq < 0) {
+        return -1;
+    }
+
+    q->data = (unsigned char *) tab + 1;
+    q->len = (size_t) (pair + len - q->data);
+
+    /* what the KB holds already, or what has no searchable text */
+    if (q->len == 0 || q->len > KEFU_LEARN_MAX_LEN
+        || kefu_kb_exact(kb, s, q->data, q->len) != -1)
+    {
+        return -1;
+    }
+
+    return faq;
+}
+
+
 int
 kefu_learn_key(kefu_alloc_t *tmp, const kefu_syn_t *syn,
     const unsigned char *q, size_t len, unsigned char *key16)

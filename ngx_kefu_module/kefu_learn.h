@@ -64,6 +64,19 @@ int kefu_learn_key(kefu_alloc_t *tmp, const kefu_syn_t *syn,
     const unsigned char *q, size_t len, unsigned char *key16);
 
 /*
+ * Automatic adoption (learn_auto_adopt): a tapped pair, "faq_id TAB
+ * normalised question" as the ask turn counts it (kefu_tap.h), seen by
+ * users distinct users.  Returns the FAQ index the question should be
+ * learned for, with *q the question inside pair, when users reaches
+ * min_users (never below 2: one user does not teach alone), kb has that
+ * FAQ and does not hold the wording yet (kefu_kb_exact); else -1.
+ */
+#define KEFU_LEARN_AUTO_MIN_USERS  2
+long kefu_learn_auto_pick(const kefu_kb_t *kb, kefu_search_scratch_t *s,
+    const unsigned char *pair, size_t len, uint64_t users,
+    uint64_t min_users, kefu_str_t *q);
+
+/*
  * The KB file text (file/len, the file kb was loaded from) with each
  * FAQ's "similar" list replaced by kb's (the file's paraphrases and the
  * learned ones): a valid KB file that loads into the same index.  Other

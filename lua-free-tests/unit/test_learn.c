@@ -195,6 +195,40 @@ main(void)
                       (const unsigned char *) "？！", 6, k3) == KEFU_ERROR,
        "no searchable text: no key");
 
+    /* automatic adoption of a tapped pair "faq_id TAB question" */
+    {
+        char         pair[256];
+        kefu_str_t   q;
+        const char  *id = (const char *) kb->faqs[1].id.data;
+
+        snprintf(pair, sizeof(pair), "%s\t%s", id, "我想问一个完全新的说法");
+        ok(kefu_learn_auto_pick(kb, s, (const unsigned char *) pair,
+                                strlen(pair), 3, 3, &q) == 1
+           && q.len == strlen("我想问一个完全新的说法")
+           && memcmp(q.data, "我想问一个完全新的说法", q.len) == 0,
+           "auto: 3 users of 3 adopt the question for its FAQ");
+        ok(kefu_learn_auto_pick(kb, s, (const unsigned char *) pair,
+                                strlen(pair), 2, 3, &q) == -1,
+           "auto: 2 users of 3 do not");
+        ok(kefu_learn_auto_pick(kb, s, (const unsigned char *) pair,
+                                strlen(pair), 1, 1, &q) == -1
+           && kefu_learn_auto_pick(kb, s, (const unsigned char *) pair,
+                                   strlen(pair), 2, 1, &q) == 1,
+           "auto: one user never teaches alone, whatever min_users says");
+        snprintf(pair, sizeof(pair), "no-such-faq\t%s", "新的说法");
+        ok(kefu_learn_auto_pick(kb, s, (const unsigned char *) pair,
+                                strlen(pair), 9, 3, &q) == -1,
+           "auto: an FAQ the KB does not have: no");
+        snprintf(pair, sizeof(pair), "%s\t%s", id,
+                 (const char *) kb->faqs[0].question.data);
+        ok(kefu_learn_auto_pick(kb, s, (const unsigned char *) pair,
+                                strlen(pair), 9, 3, &q) == -1,
+           "auto: a wording the KB holds: no");
+        ok(kefu_learn_auto_pick(kb, s, (const unsigned char *) id,
+                                strlen(id), 9, 3, &q) == -1,
+           "auto: no question: no");
+    }
+
     /* the memo never hands back a list of another generation */
     m = kefu_memo_create(&arena.allocator, 64);
     n = kefu_kb_search(kb, s, l[0].text, l[0].len, -1, hits, 8);
