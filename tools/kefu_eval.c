@@ -30,6 +30,7 @@
 #include "kefu_kb.h"
 #include "kefu_dialog.h"
 #include "kefu_learn.h"
+#include "kefu_tap.h"
 
 
 #define EVAL_K  10
@@ -1093,6 +1094,49 @@ eval_grp_score(eval_grp_res_t *r, const uint32_t *ranked, size_t n,
 }
 
 
+/*
+ * The KB file the protocol's entries make (one FAQ "eN" per entry, as
+ * an operator would write it), loaded as a tenant's KB is.
+ */
+static kefu_kb_t *
+eval_kb_file(kefu_alloc_t *a, const eval_set_t *set, const char *name,
+    char *err, size_t errlen)
+{
+    size_t          i;
+    kefu_buf_t      json;
+    unsigned char   nb[4 * KEFU_TEXT_MAX_CPS + 16];
+
+    kefu_buf_init(&json, a, set->n * 64 + 1024);
+    kefu_buf_adds(&json, "{\"version\":\"eval\",\"faqs\":[");
+
+    for (i = 0; i < set->n; i++) {
+        kefu_buf_addf(&json, "%s{\"id\":\"e%zu\",\"question\":",
+                      i ? "," : "", i);
+
+        /* a KB file needs searchable text (afqmc masks numbers as ***):
+         * a word of its own keeps the document and matches nothing */
+        if (set->s[i].len <= sizeof(nb)
+            && kefu_text_normalize(set->s[i].data, set->s[i].len, nb) <= 0)
+        {
+            kefu_buf_addf(&json, "\"zzempty%zu\"", i);
+
+        } else {
+            kefu_buf_add_json_str(&json, set->s[i].data, set->s[i].len);
+        }
+        kefu_buf_adds(&json, ",\"answer\":\"-\"}");
+    }
+
+    kefu_buf_adds(&json, "]}");
+
+    if (json.failed) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+
+    return kefu_kb_load_buf(a, json.data, json.len, name, err, errlen);
+}
+
+
 /* Dice of the character-bigram sets of a and b */
 static double
 eval_dice(const kefu_str_t *a, const kefu_str_t *b)
@@ -1143,7 +1187,6 @@ eval_learn(const char *name, const char *path, int medoid)
     size_t                  len, i, j, k, npairs, nl, nq, nkept, *cnt;
     uint32_t               *parent, *pa, *pb, *order, *start, r, ranked[EVAL_K];
     kefu_kb_t              *kb, *merged;
-    kefu_buf_t              json;
     kefu_str_t              f[3], *qs;
     kefu_hit_t              hits[EVAL_K];
     eval_set_t              set, st, set2;
@@ -1155,7 +1198,6 @@ eval_learn(const char *name, const char *path, int medoid)
     kefu_search_scratch_t  *s;
     float                  *acc;
     uint32_t               *touched;
-    unsigned char           nb[4 * KEFU_TEXT_MAX_CPS + 16];
 
     if (eval_load_pairs(path, (size_t) -1, &set, keep) != 0) {
         return -1;
@@ -1256,31 +1298,7 @@ eval_learn(const char *name, const char *path, int medoid)
 
     kefu_arena_init(&arena);
 
-    /* the KB file the protocol's entries make: one FAQ per entry */
-    kefu_buf_init(&json, &arena.allocator, set.n * 64 + 1024);
-    kefu_buf_adds(&json, "{\"version\":\"eval\",\"faqs\":[");
-
-    for (i = 0; i < set.n; i++) {
-        kefu_buf_addf(&json, "%s{\"id\":\"e%zu\",\"question\":",
-                      i ? "," : "", i);
-
-        /* a KB file needs searchable text (afqmc masks numbers as ***):
-         * a word of its own keeps the document and matches nothing */
-        if (set.s[i].len <= sizeof(nb)
-            && kefu_text_normalize(set.s[i].data, set.s[i].len, nb) <= 0)
-        {
-            kefu_buf_addf(&json, "\"zzempty%zu\"", i);
-
-        } else {
-            kefu_buf_add_json_str(&json, set.s[i].data, set.s[i].len);
-        }
-        kefu_buf_adds(&json, ",\"answer\":\"-\"}");
-    }
-
-    kefu_buf_adds(&json, "]}");
-
-    kb = kefu_kb_load_buf(&arena.allocator, json.data, json.len, name, err,
-                          sizeof(err));
+    kb = eval_kb_file(&arena.allocator, &set, name, err, sizeof(err));
     if (kb == NULL) {
         printf("%-7s learning protocol skipped: %s\n", name, err);
         return 0;
@@ -1492,6 +1510,264 @@ eval_learn(const char *name, const char *path, int medoid)
     kefu_arena_free(&arena);
 
     return 0;
+}
+
+
+/* ---- the implicit-feedback replay (issue 13) ---- */
+
+#define EVAL_USERS      3       /* simulated users per question */
+#define EVAL_MIN_USERS  3       /* learn_min_users' default */
+
+
+typedef struct {
+    unsigned char  *pair;       /* "faq_id TAB normalised question" */
+    size_t          len;
+    uint32_t        user;
+} eval_tap_t;
+
+
+typedef struct {
+    size_t          direct, right, top1;
+} eval_replay_res_t;
+
+
+static int
+eval_tap_cmp(const void *a, const void *b)
+{
+    const eval_tap_t  *x = a, *y = b;
+    int                c;
+
+    c = memcmp(x->pair, y->pair, x->len < y->len ? x->len : y->len);
+    if (c != 0) {
+        return c;
+    }
+
+    if (x->len != y->len) {
+        return x->len < y->len ? -1 : 1;
+    }
+
+    return x->user < y->user ? -1 : x->user > y->user;
+}
+
+
+/* One new session asks q: what /v1/ask decides. */
+static int
+eval_replay_ask(const kefu_kb_t *kb, kefu_search_scratch_t *s,
+    const eval_set_t *set, size_t i, kefu_session_t *sess,
+    kefu_ask_out_t *out, eval_replay_res_t *r)
+{
+    kefu_ask_in_t  in;
+
+    memset(&in, 0, sizeof(in));
+    in.question = set->q[i].data;
+    in.qlen = set->q[i].len;
+    in.high = 0.6;
+    in.low = 0.35;
+    in.max_turns = 8;
+
+    kefu_session_init(sess);
+
+    if (kefu_dialog_ask(kb, s, sess, &in, out) != KEFU_OK) {
+        return -1;
+    }
+
+    if (out->type == KEFU_REPLY_ANSWER && out->faq >= 0) {
+        r->direct++;
+        r->right += set->faq[out->faq] == set->gold[i];
+        r->top1 += set->faq[out->faq] == set->gold[i];
+
+    } else if (out->type == KEFU_REPLY_CLARIFY && out->nchoices > 0) {
+        r->top1 += set->faq[out->choices[0]] == set->gold[i];
+    }
+
+    return 0;
+}
+
+
+/*
+ * EVAL_USERS simulated users ask every query of the protocol, each in a
+ * new session, through kefu_dialog_ask() (the /v1/ask core, default
+ * thresholds).  Where the reply is a clarify offering the gold FAQ, the
+ * user taps it ({"choice": id}): kefu_tap_pair() gives the pair the ask
+ * turn counts, once per user.  Pairs of EVAL_MIN_USERS distinct users are
+ * adopted as learn_auto_adopt does (kefu_learn_auto_pick(), one per
+ * normalised key as the storing script keeps them, kefu_kb_merge()), and
+ * every query is asked again.
+ */
+static int
+eval_replay(const char *name, const eval_set_t *set)
+{
+    int                     r;
+    long                    faq;
+    char                    err[256];
+    size_t                  i, j, u, ntaps, nl, users;
+    kefu_kb_t              *kb, *merged;
+    kefu_str_t              tq, lq;
+    eval_tap_t             *taps;
+    kefu_arena_t            arena;
+    kefu_ask_in_t           in;
+    kefu_ask_out_t          out, out2;
+    kefu_session_t          sess;
+    kefu_learned_t         *ll;
+    eval_replay_res_t       before, after, tmp;
+    kefu_search_scratch_t  *s;
+    unsigned char          *keys, key[16];
+    unsigned char           buf[KEFU_SESSION_MAX_Q + 1];
+    char                    id[32];
+
+    kefu_arena_init(&arena);
+
+    kb = eval_kb_file(&arena.allocator, set, name, err, sizeof(err));
+    if (kb == NULL) {
+        printf("%-7s replay skipped: %s\n", name, err);
+        kefu_arena_free(&arena);
+        return 0;
+    }
+
+    s = kefu_kb_scratch_create(&arena.allocator, kb);
+    taps = calloc(set->nq * EVAL_USERS + 1, sizeof(eval_tap_t));
+    ll = calloc(set->nq * EVAL_USERS + 1, sizeof(kefu_learned_t));
+    keys = malloc((set->nq * EVAL_USERS + 1) * 16);
+    if (s == NULL || taps == NULL || ll == NULL || keys == NULL) {
+        return -1;
+    }
+
+    memset(&before, 0, sizeof(before));
+    ntaps = 0;
+
+    for (i = 0; i < set->nq; i++) {
+        for (u = 0; u < EVAL_USERS; u++) {
+            memset(&tmp, 0, sizeof(tmp));
+
+            if (eval_replay_ask(kb, s, set, i, &sess, &out,
+                                u == 0 ? &before : &tmp)
+                != 0)
+            {
+                break;
+            }
+
+            if (out.type != KEFU_REPLY_CLARIFY) {
+                break;
+            }
+
+            for (j = 0; j < out.nchoices; j++) {
+                if (set->faq[out.choices[j]] == set->gold[i]) {
+                    break;
+                }
+            }
+
+            if (j == out.nchoices) {
+                break;
+            }
+
+            /* the tap: the pair first (before the turn moves the
+             * session on), then the turn itself */
+            snprintf(id, sizeof(id), "e%u", out.choices[j]);
+            memset(&in, 0, sizeof(in));
+            in.choice = (const unsigned char *) id;
+            in.choice_len = strlen(id);
+            in.high = 0.6;
+            in.low = 0.35;
+            in.max_turns = 8;
+
+            if (kefu_tap_pair(kb, &sess, &in, &faq, buf, &tq)) {
+                taps[ntaps].len = kb->faqs[faq].id.len + 1 + tq.len;
+                taps[ntaps].pair = malloc(taps[ntaps].len);
+                if (taps[ntaps].pair == NULL) {
+                    return -1;
+                }
+
+                memcpy(taps[ntaps].pair, kb->faqs[faq].id.data,
+                       kb->faqs[faq].id.len);
+                taps[ntaps].pair[kb->faqs[faq].id.len] = '\t';
+                memcpy(taps[ntaps].pair + kb->faqs[faq].id.len + 1,
+                       tq.data, tq.len);
+                taps[ntaps].user = (uint32_t) u;
+                ntaps++;
+            }
+
+            if (kefu_dialog_ask(kb, s, &sess, &in, &out2) != KEFU_OK) {
+                return -1;
+            }
+        }
+    }
+
+    /* distinct users per pair, then what auto-adoption takes */
+    qsort(taps, ntaps, sizeof(eval_tap_t), eval_tap_cmp);
+    nl = 0;
+
+    for (i = 0; i < ntaps; i = j) {
+        users = 0;
+
+        for (j = i; j < ntaps && taps[j].len == taps[i].len
+             && memcmp(taps[j].pair, taps[i].pair, taps[i].len) == 0; j++)
+        {
+            users += j == i || taps[j].user != taps[j - 1].user;
+        }
+
+        faq = kefu_learn_auto_pick(kb, s, taps[i].pair, taps[i].len, users,
+                                   EVAL_MIN_USERS, &lq);
+        if (faq < 0
+            || kefu_learn_key(&arena.allocator, kb->syn, lq.data, lq.len,
+                              key)
+               != KEFU_OK)
+        {
+            continue;
+        }
+
+        /* the storing script keeps one question per normalised key */
+        for (u = 0; u < nl && memcmp(&keys[u * 16], key, 16) != 0; u++) {
+            /* void */
+        }
+
+        if (u < nl) {
+            continue;
+        }
+
+        memcpy(&keys[nl * 16], key, 16);
+        ll[nl].faq = (uint32_t) faq;
+        ll[nl].text = lq.data;
+        ll[nl].len = lq.len;
+        ll[nl].known = 0;
+        nl++;
+    }
+
+    merged = kefu_kb_merge(&arena.allocator, kb, ll, nl, 1, NULL);
+    if (merged == NULL) {
+        return -1;
+    }
+
+    s = kefu_kb_scratch_create(&arena.allocator, merged);
+    if (s == NULL) {
+        return -1;
+    }
+
+    memset(&after, 0, sizeof(after));
+    r = 0;
+
+    for (i = 0; i < set->nq && r == 0; i++) {
+        r = eval_replay_ask(merged, s, set, i, &sess, &out, &after);
+    }
+
+    printf("%-7s %6zu %6zu %6zu  %.3f -> %.3f   %.3f -> %.3f   "
+           "%.3f -> %.3f   %.3f -> %.3f\n", name, set->nq, ntaps, nl,
+           (double) before.direct / set->nq, (double) after.direct / set->nq,
+           before.direct ? (double) before.right / before.direct : 0.0,
+           after.direct ? (double) after.right / after.direct : 0.0,
+           (double) before.right / set->nq, (double) after.right / set->nq,
+           (double) before.top1 / set->nq, (double) after.top1 / set->nq);
+    fflush(stdout);
+
+    for (i = 0; i < ntaps; i++) {
+        free(taps[i].pair);
+    }
+
+    free(taps);
+    free(ll);
+    free(keys);
+    kefu_arena_free(&arena);
+
+    return r;
 }
 
 
@@ -2001,6 +2277,20 @@ main(int argc, char **argv)
 
             all[i] = set;
             memcpy(keeps[i], keep, sizeof(keep));
+        }
+
+        printf("\nimplicit-feedback replay: %d simulated users ask every"
+               " query; a clarify offering\nthe gold FAQ is tapped; pairs of"
+               " %d users are adopted (learn_auto_adopt), then\nevery query"
+               " is asked again (direct = answered without a clarify)\n"
+               "%-7s %6s %6s %6s  %-14s   %-14s   %-14s   %s\n",
+               EVAL_USERS, EVAL_MIN_USERS, "set", "qs", "taps", "adopt",
+               "direct rate", "direct right", "resolved", "top-1");
+
+        for (i = 0; i < 3; i++) {
+            if (eval_replay(sets[i].name, &all[i]) != 0) {
+                return 1;
+            }
         }
 
         /* banking KBs against general questions and the other way */
