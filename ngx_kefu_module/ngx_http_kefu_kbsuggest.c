@@ -29,8 +29,6 @@
 #define NGX_HTTP_KEFU_KBS_MAX_TOP     50
 #define NGX_HTTP_KEFU_KBS_EXTRA       100   /* read past dismissed ones */
 #define NGX_HTTP_KEFU_KBS_FAQS        3
-#define NGX_HTTP_KEFU_KBS_DISMISS_MAX "1000"
-#define NGX_HTTP_KEFU_KBS_DISMISS_TTL 2592000  /* 30 days */
 #define NGX_HTTP_KEFU_KBS_SETS        3     /* p, u, c */
 
 
@@ -491,9 +489,9 @@ ngx_http_kefu_admin_kb_dismiss(ngx_http_request_t *r,
     a[2].len = ngx_sprintf(a[2].data, "%T", ngx_time()) - a[2].data;
     a[3].data = a[2].data + a[2].len;
     a[3].len = ngx_sprintf(a[3].data, "%T",
-                           ngx_time() + NGX_HTTP_KEFU_KBS_DISMISS_TTL)
+                           ngx_time() + NGX_HTTP_KEFU_DISMISS_TTL)
                - a[3].data;
-    ngx_str_set(&a[4], NGX_HTTP_KEFU_KBS_DISMISS_MAX);
+    ngx_str_set(&a[4], NGX_HTTP_KEFU_DISMISS_MAX);
 
     ctx->data = &a[1];
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
@@ -526,7 +524,7 @@ ngx_http_kefu_dismiss_done(ngx_http_request_t *r, void *data, ngx_int_t rc,
     kefu_buf_adds(&b, "{\"question\":");
     kefu_buf_add_json_str(&b, q->data, q->len);
     kefu_buf_addf(&b, ",\"dismissed\":true,\"days\":%d}\n",
-                  NGX_HTTP_KEFU_KBS_DISMISS_TTL / 86400);
+                  NGX_HTTP_KEFU_DISMISS_TTL / 86400);
 
     ngx_http_finalize_request(r, ngx_http_kefu_send_json(r, NGX_HTTP_OK,
                                                          &b));

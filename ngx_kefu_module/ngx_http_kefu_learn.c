@@ -29,6 +29,8 @@
 
 #define NGX_HTTP_KEFU_LEARN_ID_LEN    21    /* 13 ms digits + 8 hex */
 #define NGX_HTTP_KEFU_LEARN_LIST_MAX  500
+#define NGX_HTTP_KEFU_LEARN_AUTO_DAYS 7     /* tapped pairs summed */
+#define NGX_HTTP_KEFU_LEARN_AUTO_MAX  "20"  /* pairs read per look */
 
 
 typedef struct {
@@ -74,10 +76,24 @@ static void ngx_http_kefu_learn_got_entries(ngx_http_request_t *r,
     ngx_uint_t n);
 static ngx_int_t ngx_http_kefu_learn_apply(ngx_http_kefu_tenant_t *t,
     ngx_http_kefu_redis_reply_t *hash, int64_t version);
+static void ngx_http_kefu_learn_next(ngx_http_request_t *r,
+    ngx_http_kefu_tenant_t *t);
+static ngx_int_t ngx_http_kefu_learn_auto(ngx_http_request_t *r,
+    ngx_http_kefu_tenant_t *t);
+static void ngx_http_kefu_learn_got_pairs(ngx_http_request_t *r, void *data,
+    ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
+static void ngx_http_kefu_learn_adopt(ngx_http_request_t *r,
+    ngx_http_kefu_tenant_t *t, ngx_str_t *pair, ngx_int_t users,
+    ngx_http_kefu_redis_reply_t *dismissed);
+static ngx_int_t ngx_http_kefu_learn_time(ngx_pool_t *pool, time_t t,
+    ngx_str_t *s);
 static void ngx_http_kefu_learn_done(ngx_http_request_t *r,
     ngx_http_kefu_tenant_t *t);
 static ngx_int_t ngx_http_kefu_learn_keys(ngx_pool_t *pool,
     ngx_http_kefu_tenant_t *t, ngx_str_t *keys);
+static ngx_int_t ngx_http_kefu_learn_argv(ngx_http_request_t *r,
+    ngx_http_kefu_tenant_t *t, ngx_str_t *faq_id, ngx_str_t *q,
+    u_char *key16, ngx_str_t *argv, ngx_str_t *id);
 static ngx_int_t ngx_http_kefu_learn_add(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx);
 static void ngx_http_kefu_learn_added(ngx_http_request_t *r, void *data,
@@ -248,7 +264,7 @@ ngx_http_kefu_learn_got_version(ngx_http_request_t *r, void *data,
     l = t->learn;
 
     if (rc != NGX_OK || n != 1) {
-        ngx_http_kefu_learn_done(r, t);
+        ngx_http_kefu_learn_next(r, t);
         return;
     }
 
@@ -260,22 +276,22 @@ ngx_http_kefu_learn_got_version(ngx_http_request_t *r, void *data,
     } else if (rep->type == REDIS_REPLY_STRING) {
         v = ngx_atoof(rep->str.data, rep->str.len);
         if (v < 0) {
-            ngx_http_kefu_learn_done(r, t);
+            ngx_http_kefu_learn_next(r, t);
             return;
         }
 
     } else {
-        ngx_http_kefu_learn_done(r, t);
+        ngx_http_kefu_learn_next(r, t);
         return;
     }
 
     if (v == l->version) {
-        ngx_http_kefu_learn_done(r, t);
+        ngx_http_kefu_learn_next(r, t);
         return;
     }
 
     if (ngx_http_kefu_learn_keys(r->pool, t, keys) != NGX_OK) {
-        ngx_http_kefu_learn_done(r, t);
+        ngx_http_kefu_learn_next(r, t);
         return;
     }
 
@@ -290,7 +306,7 @@ ngx_http_kefu_learn_got_version(ngx_http_request_t *r, void *data,
                                  t)
         != NGX_OK)
     {
-        ngx_http_kefu_learn_done(r, t);
+        ngx_http_kefu_learn_next(r, t);
     }
 }
 
@@ -313,7 +329,283 @@ ngx_http_kefu_learn_got_entries(ngx_http_request_t *r, void *data,
         }
     }
 
+    ngx_http_kefu_learn_next(r, t);
+}
+
+
+/* The version step is over: auto-adoption's look, if on, or the end. */
+static void
+ngx_http_kefu_learn_next(ngx_http_request_t *r, ngx_http_kefu_tenant_t *t)
+{
+    if (t->learn_auto_adopt && ngx_http_kefu_learn_auto(r, t) == NGX_OK) {
+        return;
+    }
+
     ngx_http_kefu_learn_done(r, t);
+}
+
+
+/*
+ * learn_auto_adopt: the tapped pairs of the last 7 days (kefu:{t}:d:DAY:p,
+ * one user counted once per pair by the ask turn's script) summed into a
+ * temporary key of the tenant's slot, those of learn_min_users users or
+ * more, and the dismissed questions: one pipelined round trip.
+ */
+static ngx_int_t
+ngx_http_kefu_learn_auto(ngx_http_request_t *r, ngx_http_kefu_tenant_t *t)
+{
+    char                        day[16];
+    ngx_str_t                  *a, rnd;
+    ngx_uint_t                  d, k;
+    ngx_http_request_t          fr;
+    ngx_http_kefu_ctx_t         ctx;
+    ngx_http_kefu_redis_cmd_t   cmds[5];
+
+    a = ngx_pcalloc(r->pool, (3 + NGX_HTTP_KEFU_LEARN_AUTO_DAYS + 3 + 8 + 2
+                              + 4) * sizeof(ngx_str_t));
+    if (a == NULL || ngx_http_kefu_random_id(r, 8, &rnd) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    /* the key helpers read only the request's pool and the tenant */
+    ngx_memzero(&fr, sizeof(ngx_http_request_t));
+    ngx_memzero(&ctx, sizeof(ngx_http_kefu_ctx_t));
+    fr.pool = r->pool;
+    ctx.tenant = t;
+
+    a[1].data = ngx_pnalloc(r->pool, t->name.len + 64);
+    a[2].data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (a[1].data == NULL || a[2].data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&a[0], "ZUNIONSTORE");
+    a[1].len = ngx_sprintf(a[1].data, "kefu:{%V}:tmp:auto:%V", &t->name,
+                           &rnd)
+               - a[1].data;
+    a[2].len = ngx_sprintf(a[2].data, "%ui", NGX_HTTP_KEFU_LEARN_AUTO_DAYS)
+               - a[2].data;
+    k = 3;
+
+    for (d = 0; d < NGX_HTTP_KEFU_LEARN_AUTO_DAYS; d++) {
+        kefu_stats_day(ngx_time(), (int) d, day);
+
+        if (ngx_http_kefu_day_key(&fr, &ctx, (u_char *) day, ":p", &a[k++])
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    cmds[0].argc = k;
+    cmds[0].argv = &a[0];
+
+    ngx_str_set(&a[k], "EXPIRE");
+    a[k + 1] = a[1];
+    ngx_str_set(&a[k + 2], "60");
+    cmds[1].argc = 3;
+    cmds[1].argv = &a[k];
+    k += 3;
+
+    /* best first, never fewer than two users (kefu_learn_auto_pick) */
+    ngx_str_set(&a[k], "ZRANGEBYSCORE");
+    a[k + 1] = a[1];
+    a[k + 2].data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+    if (a[k + 2].data == NULL) {
+        return NGX_ERROR;
+    }
+
+    a[k + 2].len = ngx_sprintf(a[k + 2].data, "%ui",
+                               ngx_max(t->learn_min_users,
+                                       KEFU_LEARN_AUTO_MIN_USERS))
+                   - a[k + 2].data;
+    ngx_str_set(&a[k + 3], "+inf");
+    ngx_str_set(&a[k + 4], "WITHSCORES");
+    ngx_str_set(&a[k + 5], "LIMIT");
+    ngx_str_set(&a[k + 6], "0");
+    ngx_str_set(&a[k + 7], NGX_HTTP_KEFU_LEARN_AUTO_MAX);
+    cmds[2].argc = 8;
+    cmds[2].argv = &a[k];
+    k += 8;
+
+    ngx_str_set(&a[k], "DEL");
+    a[k + 1] = a[1];
+    cmds[3].argc = 2;
+    cmds[3].argv = &a[k];
+    k += 2;
+
+    /* a question the trainer dismissed (or deleted once adopted) stays
+     * out while the dismissal lasts */
+    ngx_str_set(&a[k], "ZRANGEBYSCORE");
+
+    if (ngx_http_kefu_tenant_key(&fr, &ctx, "kb:dismissed", &a[k + 1])
+        != NGX_OK
+        || ngx_http_kefu_learn_time(r->pool, ngx_time(), &a[k + 2])
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    ngx_str_set(&a[k + 3], "+inf");
+    cmds[4].argc = 4;
+    cmds[4].argv = &a[k];
+
+    return ngx_http_kefu_redis_send(r, cmds, 5, ngx_http_kefu_learn_got_pairs,
+                                    t);
+}
+
+
+static void
+ngx_http_kefu_learn_got_pairs(ngx_http_request_t *r, void *data,
+    ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
+{
+    ngx_int_t                     users;
+    ngx_uint_t                    i;
+    ngx_http_kefu_tenant_t       *t = data;
+    ngx_http_kefu_redis_reply_t  *pairs, *dismissed;
+
+    if (rc != NGX_OK || n != 5) {
+        ngx_http_kefu_learn_done(r, t);
+        return;
+    }
+
+    pairs = replies[2];
+    dismissed = replies[4];
+
+    if (pairs->type == REDIS_REPLY_ARRAY
+        && dismissed->type == REDIS_REPLY_ARRAY)
+    {
+        for (i = 0; i + 1 < pairs->elements; i += 2) {
+            if (pairs->element[i]->type != REDIS_REPLY_STRING
+                || pairs->element[i + 1]->type != REDIS_REPLY_STRING)
+            {
+                continue;
+            }
+
+            users = ngx_atoi(pairs->element[i + 1]->str.data,
+                             pairs->element[i + 1]->str.len);
+            if (users == NGX_ERROR) {
+                continue;
+            }
+
+            ngx_http_kefu_learn_adopt(r, t, &pairs->element[i]->str, users,
+                                      dismissed);
+        }
+    }
+
+    ngx_http_kefu_learn_done(r, t);
+}
+
+
+/*
+ * One pair "faq_id TAB question": stored, when kefu_learn_auto_pick()
+ * takes it, by the admin API's script (a duplicate key is refused there,
+ * so workers adopting at once store it once), which also marks it
+ * dismissed so that a trainer's delete is not undone at the next look.
+ * Fire and forget: a pair that did not make it is seen again next time.
+ */
+static void
+ngx_http_kefu_learn_adopt(ngx_http_request_t *r, ngx_http_kefu_tenant_t *t,
+    ngx_str_t *pair, ngx_int_t users, ngx_http_kefu_redis_reply_t *dismissed)
+{
+    long                         faq;
+    u_char                       key16[16];
+    ngx_str_t                    a[7], argv[12], faq_id, q, id;
+    ngx_uint_t                   i;
+    kefu_str_t                   lq;
+    kefu_alloc_t                 alloc;
+    ngx_http_request_t           fr;
+    ngx_http_kefu_ctx_t          ctx;
+    ngx_http_kefu_main_conf_t   *kmcf;
+    ngx_http_kefu_redis_reply_t *d;
+
+    kmcf = ngx_http_kefu_learn_worker.kmcf;
+
+    if (kmcf->scratch == NULL) {
+        return;
+    }
+
+    faq = kefu_learn_auto_pick(t->kb, kmcf->scratch, pair->data, pair->len,
+                               (uint64_t) users, t->learn_min_users, &lq);
+    if (faq < 0) {
+        return;
+    }
+
+    q.data = lq.data;
+    q.len = lq.len;
+
+    for (i = 0; i < dismissed->elements; i++) {
+        d = dismissed->element[i];
+
+        if (d->type == REDIS_REPLY_STRING && d->str.len == q.len
+            && ngx_memcmp(d->str.data, q.data, q.len) == 0)
+        {
+            return;
+        }
+    }
+
+    alloc.alloc = ngx_http_kefu_pool_alloc;
+    alloc.ctx = r->pool;
+    faq_id.data = t->kb->faqs[faq].id.data;
+    faq_id.len = t->kb->faqs[faq].id.len;
+
+    ngx_memzero(&fr, sizeof(ngx_http_request_t));
+    ngx_memzero(&ctx, sizeof(ngx_http_kefu_ctx_t));
+    fr.pool = r->pool;
+    ctx.tenant = t;
+
+    if (kefu_learn_key(&alloc, t->kb->syn, q.data, q.len, key16) != KEFU_OK
+        || ngx_http_kefu_learn_argv(r, t, &faq_id, &q, key16, a, &id)
+           != NGX_OK)
+    {
+        return;
+    }
+
+    /* KEYS[4] and ARGV[5..8]: marked dismissed as the dismiss does */
+    argv[0] = a[0];
+    argv[1] = a[1];
+    argv[2] = a[2];
+
+    if (ngx_http_kefu_tenant_key(&fr, &ctx, "kb:dismissed", &argv[3])
+        != NGX_OK
+        || ngx_http_kefu_learn_time(r->pool, ngx_time(), &argv[8]) != NGX_OK
+        || ngx_http_kefu_learn_time(r->pool,
+                                    ngx_time() + NGX_HTTP_KEFU_DISMISS_TTL,
+                                    &argv[9])
+           != NGX_OK)
+    {
+        return;
+    }
+
+    argv[4] = a[3];
+    argv[5] = a[4];
+    argv[6] = a[5];
+    argv[7] = a[6];
+    argv[10] = q;
+    ngx_str_set(&argv[11], NGX_HTTP_KEFU_DISMISS_MAX);
+
+    if (ngx_http_kefu_redis_eval_detached(kmcf->learn_scripts[0], 4, 12,
+                                          argv)
+        == NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "kefu: tenant \"%V\": adopting \"%V\" for faq \"%V\" "
+                      "(%i users)", &t->name, &q, &faq_id, users);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_kefu_learn_time(ngx_pool_t *pool, time_t t, ngx_str_t *s)
+{
+    s->data = ngx_pnalloc(pool, NGX_TIME_T_LEN);
+    if (s->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    s->len = ngx_sprintf(s->data, "%T", t) - s->data;
+
+    return NGX_OK;
 }
 
 
@@ -533,6 +825,54 @@ ngx_http_kefu_learn_keys(ngx_pool_t *pool, ngx_http_kefu_tenant_t *t,
 }
 
 
+/*
+ * The storing script's arguments (learn_scripts[0]) for question q of
+ * the FAQ faq_id with normalised key key16: KEYS learned, learned:keys,
+ * learned:ver; ARGV a new id (also in *id), the key, "faq_id TAB key TAB
+ * question", kefu_learned_max.  The admin API and auto-adoption store
+ * through it alike.
+ */
+static ngx_int_t
+ngx_http_kefu_learn_argv(ngx_http_request_t *r, ngx_http_kefu_tenant_t *t,
+    ngx_str_t *faq_id, ngx_str_t *q, u_char *key16, ngx_str_t *argv,
+    ngx_str_t *id)
+{
+    u_char      *p;
+    ngx_str_t    rnd;
+    ngx_time_t  *tp;
+
+    if (ngx_http_kefu_random_id(r, 4, &rnd) != NGX_OK
+        || ngx_http_kefu_learn_keys(r->pool, t, argv) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_HTTP_KEFU_LEARN_ID_LEN + faq_id->len + 18
+                             + q->len + NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    tp = ngx_timeofday();
+    id->data = p;
+    p = ngx_sprintf(p, "%013uL%V", (uint64_t) tp->sec * 1000 + tp->msec,
+                    &rnd);
+    id->len = p - id->data;
+
+    argv[3] = *id;
+    argv[4].data = key16;
+    argv[4].len = 16;
+    argv[5].data = p;
+    p = ngx_sprintf(p, "%V\t%*s\t%V", faq_id, (size_t) 16, key16, q);
+    argv[5].len = p - argv[5].data;
+    argv[6].data = p;
+    p = ngx_sprintf(p, "%ui", ngx_http_kefu_learn_worker.kmcf->learned_max);
+    argv[6].len = p - argv[6].data;
+
+    return NGX_OK;
+}
+
+
 /* ------------------------------------------------------------------ */
 /* the admin API                                                       */
 
@@ -552,12 +892,11 @@ static ngx_int_t
 ngx_http_kefu_learn_add(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 {
     long                        faq, dup;
-    u_char                     *p, key16[16];
+    u_char                      key16[16];
     ngx_int_t                   rc;
-    ngx_str_t                   keys[3], argv[7], id, rnd;
+    ngx_str_t                   argv[7], fid, q;
     ngx_uint_t                  i;
     kefu_json_t                *fv, *qv;
-    ngx_time_t                 *tp;
     ngx_http_kefu_tenant_t     *t;
     ngx_http_kefu_main_conf_t  *kmcf;
 
@@ -612,44 +951,18 @@ ngx_http_kefu_learn_add(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
                                         "this question");
     }
 
-    if (ngx_http_kefu_random_id(r, 4, &rnd) != NGX_OK
-        || ngx_http_kefu_learn_keys(r->pool, t, keys) != NGX_OK)
+    fid.data = fv->str.data;
+    fid.len = fv->str.len;
+    q.data = qv->str.data;
+    q.len = qv->str.len;
+
+    ctx->data = ngx_palloc(r->pool, sizeof(ngx_str_t));
+    if (ctx->data == NULL
+        || ngx_http_kefu_learn_argv(r, t, &fid, &q, key16, argv, ctx->data)
+           != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    p = ngx_pnalloc(r->pool, NGX_HTTP_KEFU_LEARN_ID_LEN + fv->str.len + 18
-                             + qv->str.len + NGX_INT_T_LEN);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    tp = ngx_timeofday();
-    id.data = p;
-    p = ngx_sprintf(p, "%013uL%V", (uint64_t) tp->sec * 1000 + tp->msec,
-                    &rnd);
-    id.len = p - id.data;
-
-    argv[0] = keys[0];
-    argv[1] = keys[1];
-    argv[2] = keys[2];
-    argv[3] = id;
-    argv[4].data = key16;
-    argv[4].len = 16;
-    argv[5].data = p;
-    p = ngx_sprintf(p, "%V\t%*s\t%V", &fv->str, (size_t) 16, key16,
-                    &qv->str);
-    argv[5].len = p - argv[5].data;
-    argv[6].data = p;
-    p = ngx_sprintf(p, "%ui", kmcf->learned_max);
-    argv[6].len = p - argv[6].data;
-
-    ctx->data = ngx_palloc(r->pool, sizeof(ngx_str_t));
-    if (ctx->data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    *(ngx_str_t *) ctx->data = id;
 
     rc = ngx_http_kefu_redis_eval(r, kmcf->learn_scripts[0], 3, 7, argv,
                                   ngx_http_kefu_learn_added, ctx);

@@ -17,6 +17,11 @@
 #include "ngx_http_kefu_redis.h"
 
 
+/* kefu:{t}:kb:dismissed: the trainer's dismissals (and auto-adoptions) */
+#define NGX_HTTP_KEFU_DISMISS_MAX  "1000"
+#define NGX_HTTP_KEFU_DISMISS_TTL  2592000     /* 30 days */
+
+
 typedef struct {
     ngx_str_t               name;
     ngx_str_t               secret;         /* HS256 key, never logged */
@@ -47,6 +52,7 @@ typedef struct {
     ngx_uint_t              handoff_per_user;   /* waiting tickets */
     ngx_uint_t              loss_reports_per_day;   /* per user */
     ngx_uint_t              learn_min_users;    /* tapped pairs */
+    ngx_flag_t              learn_auto_adopt;   /* ... adopted by the poll */
 } ngx_http_kefu_tenant_t;
 
 

@@ -22,7 +22,8 @@ typedef enum {
     NGX_HTTP_KEFU_T_PATH,
     NGX_HTTP_KEFU_T_RATIO,
     NGX_HTTP_KEFU_T_TIME,
-    NGX_HTTP_KEFU_T_NUMBER
+    NGX_HTTP_KEFU_T_NUMBER,
+    NGX_HTTP_KEFU_T_FLAG
 } ngx_http_kefu_tenant_arg_e;
 
 
@@ -78,6 +79,8 @@ static ngx_http_kefu_tenant_directive_t  ngx_http_kefu_tenant_directives[] = {
       offsetof(ngx_http_kefu_tenant_t, loss_reports_per_day) },
     { ngx_string("learn_min_users"), NGX_HTTP_KEFU_T_NUMBER,
       offsetof(ngx_http_kefu_tenant_t, learn_min_users) },
+    { ngx_string("learn_auto_adopt"), NGX_HTTP_KEFU_T_FLAG,
+      offsetof(ngx_http_kefu_tenant_t, learn_auto_adopt) },
     { ngx_null_string, 0, 0 }
 };
 
@@ -153,6 +156,7 @@ ngx_http_kefu_tenant_block(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     t->stats_top_max = NGX_CONF_UNSET_UINT;
     t->unanswered_per_user = NGX_CONF_UNSET_UINT;
     t->learn_min_users = NGX_CONF_UNSET_UINT;
+    t->learn_auto_adopt = NGX_CONF_UNSET;
     t->stream_max = NGX_CONF_UNSET_UINT;
     t->handoff_per_user = NGX_CONF_UNSET_UINT;
     t->loss_reports_per_day = NGX_CONF_UNSET_UINT;
@@ -251,6 +255,28 @@ ngx_http_kefu_tenant_directive(ngx_conf_t *cf, ngx_command_t *dummy,
         *(time_t *) p = (time_t) n;
         return NGX_CONF_OK;
 
+    case NGX_HTTP_KEFU_T_FLAG:
+        if (*(ngx_flag_t *) p != NGX_CONF_UNSET) {
+            return "is duplicate";
+        }
+
+        if (value[1].len == 2 && ngx_strncmp(value[1].data, "on", 2) == 0) {
+            *(ngx_flag_t *) p = 1;
+
+        } else if (value[1].len == 3
+                   && ngx_strncmp(value[1].data, "off", 3) == 0)
+        {
+            *(ngx_flag_t *) p = 0;
+
+        } else {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\" must be \"on\" or \"off\", not "
+                               "\"%V\"", &value[0], &value[1]);
+            return NGX_CONF_ERROR;
+        }
+
+        return NGX_CONF_OK;
+
     default: /* NGX_HTTP_KEFU_T_NUMBER */
         n = ngx_atoi(value[1].data, value[1].len);
         if (n == NGX_ERROR || n == 0 || n > 100000) {
@@ -312,6 +338,7 @@ ngx_http_kefu_tenant_finish(ngx_conf_t *cf, ngx_http_kefu_tenant_t *t)
     ngx_conf_init_uint_value(t->handoff_per_user, 3);
     ngx_conf_init_uint_value(t->loss_reports_per_day, 10);
     ngx_conf_init_uint_value(t->learn_min_users, 3);
+    ngx_conf_init_value(t->learn_auto_adopt, 0);
 
     if (t->stats_top_max == 0 || t->stream_max == 0
         || t->handoff_per_user == 0 || t->loss_reports_per_day == 0)

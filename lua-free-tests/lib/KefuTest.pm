@@ -243,7 +243,8 @@ sub conf {
         $tenants .= "    kefu_tenant $t {\n"
             . "        jwt_secret_file $d/$t.secret;\n"
             . "        knowledge_base $kb;\n"
-            . ($self->{tenant_extra} || '')
+            . ((ref $self->{tenant_extra} ? $self->{tenant_extra}{$t}
+                                            : $self->{tenant_extra}) || '')
             . "    }\n";
     }
     my $ssl = $self->{no_ssl} ? '' :
