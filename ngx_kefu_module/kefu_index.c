@@ -500,8 +500,10 @@ kefu_index_build(kefu_index_builder_t *b, kefu_alloc_t *a)
     qsort(ts, nt, sizeof(kefu_tsort_t), kefu_tsort_cmp);
 
     idx->nterms = nt;
-    /* postings this short are cheap to walk at any KB size */
-    idx->rare_df = (uint32_t) (b->ndocs * b->params.rare_ratio);
+    /* postings this short are cheap to walk at any KB size; a share of
+     * the FAQs, not of the variants: paraphrases (learned ones above
+     * all) lengthen postings without adding answers to find */
+    idx->rare_df = (uint32_t) (b->nfaqs * b->params.rare_ratio);
 
     if (idx->rare_df < b->params.rare_df) {
         idx->rare_df = b->params.rare_df;
