@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "kefu_learn.h"
+#include "kefu_tap.h"
 
 
 #define KEFU_LEARN_MAX_STRING  (256 * 1024)     /* as the KB loader */
@@ -210,8 +211,9 @@ kefu_learn_auto_pick(const kefu_kb_t *kb, kefu_search_scratch_t *s,
     q->data = (unsigned char *) tab + 1;
     q->len = (size_t) (pair + len - q->data);
 
-    /* what the KB holds already, or what has no searchable text */
-    if (q->len == 0 || q->len > KEFU_LEARN_MAX_LEN
+    /* a question the tap may have cut (kefu_tap.h) is not the user's;
+     * what the KB holds already, or what has no searchable text */
+    if (q->len == 0 || q->len + 3 >= KEFU_TAP_MAX_Q
         || kefu_kb_exact(kb, s, q->data, q->len) != -1)
     {
         return -1;

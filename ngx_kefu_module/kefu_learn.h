@@ -69,7 +69,8 @@ int kefu_learn_key(kefu_alloc_t *tmp, const kefu_syn_t *syn,
  * users distinct users.  Returns the FAQ index the question should be
  * learned for, with *q the question inside pair, when users reaches
  * min_users (never below 2: one user does not teach alone), kb has that
- * FAQ and does not hold the wording yet (kefu_kb_exact); else -1.
+ * FAQ and does not hold the wording yet (kefu_kb_exact), and the
+ * question is short enough not to have been cut; else -1.
  */
 #define KEFU_LEARN_AUTO_MIN_USERS  2
 long kefu_learn_auto_pick(const kefu_kb_t *kb, kefu_search_scratch_t *s,

@@ -264,7 +264,7 @@ ngx_http_kefu_learn_got_version(ngx_http_request_t *r, void *data,
     l = t->learn;
 
     if (rc != NGX_OK || n != 1) {
-        ngx_http_kefu_learn_next(r, t);
+        ngx_http_kefu_learn_done(r, t);
         return;
     }
 

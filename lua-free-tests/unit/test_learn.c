@@ -197,7 +197,7 @@ main(void)
 
     /* automatic adoption of a tapped pair "faq_id TAB question" */
     {
-        char         pair[256];
+        char         pair[512];
         kefu_str_t   q;
         const char  *id = (const char *) kb->faqs[1].id.data;
 
@@ -227,6 +227,13 @@ main(void)
         ok(kefu_learn_auto_pick(kb, s, (const unsigned char *) id,
                                 strlen(id), 9, 3, &q) == -1,
            "auto: no question: no");
+        snprintf(pair, sizeof(pair), "%s\t", id);
+        while (strlen(pair) - strlen(id) - 1 < 198) {
+            strcat(pair, "啊");
+        }
+        ok(kefu_learn_auto_pick(kb, s, (const unsigned char *) pair,
+                                strlen(pair), 9, 3, &q) == -1,
+           "auto: a question the tap may have cut (198+ bytes): no");
     }
 
     /* the memo never hands back a list of another generation */
