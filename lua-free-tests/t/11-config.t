@@ -59,6 +59,15 @@ like($out, qr/unknown directive "no_such_thing"/, 'message names it');
 ($rc, $out) = check(tenant_extra => "        answer_threshold 1.5;\n");
 isnt($rc, 0, 'threshold out of range fails');
 
+($rc, $out) = check(tenant_extra => "        learn_auto_adopt yes;\n");
+isnt($rc, 0, 'learn_auto_adopt takes on or off');
+like($out, qr/"learn_auto_adopt" must be "on" or "off"/, 'and says so');
+($rc, $out) = check(tenant_extra => "        learn_auto_adopt on;\n"
+                                  . "        learn_auto_adopt off;\n");
+like($out, qr/is duplicate/, 'learn_auto_adopt twice fails');
+($rc, $out) = check(tenant_extra => "        learn_auto_adopt on;\n");
+is($rc, 0, 'learn_auto_adopt on is accepted') or diag($out);
+
 ($rc, $out) = check(redis_directive => 'kefu_redis localhost:6379;');
 isnt($rc, 0, 'redis host name refused (no DNS at run time)');
 
