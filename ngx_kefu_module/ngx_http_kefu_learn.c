@@ -91,6 +91,8 @@ static void ngx_http_kefu_learn_done(ngx_http_request_t *r,
     ngx_http_kefu_tenant_t *t);
 static ngx_int_t ngx_http_kefu_learn_keys(ngx_pool_t *pool,
     ngx_http_kefu_tenant_t *t, ngx_str_t *keys);
+static ngx_int_t ngx_http_kefu_learn_key(ngx_pool_t *pool,
+    ngx_http_kefu_tenant_t *t, const char *suffix, ngx_str_t *key);
 static ngx_int_t ngx_http_kefu_learn_argv(ngx_http_request_t *r,
     ngx_http_kefu_tenant_t *t, ngx_str_t *faq_id, ngx_str_t *q,
     u_char *key16, ngx_str_t *argv, ngx_str_t *id);
@@ -354,11 +356,9 @@ ngx_http_kefu_learn_next(ngx_http_request_t *r, ngx_http_kefu_tenant_t *t)
 static ngx_int_t
 ngx_http_kefu_learn_auto(ngx_http_request_t *r, ngx_http_kefu_tenant_t *t)
 {
-    char                        day[16];
+    char                        day[16], suffix[32];
     ngx_str_t                  *a, rnd;
     ngx_uint_t                  d, k;
-    ngx_http_request_t          fr;
-    ngx_http_kefu_ctx_t         ctx;
     ngx_http_kefu_redis_cmd_t   cmds[5];
 
     a = ngx_pcalloc(r->pool, (3 + NGX_HTTP_KEFU_LEARN_AUTO_DAYS + 3 + 8 + 2
@@ -366,12 +366,6 @@ ngx_http_kefu_learn_auto(ngx_http_request_t *r, ngx_http_kefu_tenant_t *t)
     if (a == NULL || ngx_http_kefu_random_id(r, 8, &rnd) != NGX_OK) {
         return NGX_ERROR;
     }
-
-    /* the key helpers read only the request's pool and the tenant */
-    ngx_memzero(&fr, sizeof(ngx_http_request_t));
-    ngx_memzero(&ctx, sizeof(ngx_http_kefu_ctx_t));
-    fr.pool = r->pool;
-    ctx.tenant = t;
 
     a[1].data = ngx_pnalloc(r->pool, t->name.len + 64);
     a[2].data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
@@ -388,11 +382,11 @@ ngx_http_kefu_learn_auto(ngx_http_request_t *r, ngx_http_kefu_tenant_t *t)
     k = 3;
 
     for (d = 0; d < NGX_HTTP_KEFU_LEARN_AUTO_DAYS; d++) {
+        /* kefu:{t}:d:YYYYMMDD:p, as ngx_http_kefu_day_key() names it */
         kefu_stats_day(ngx_time(), (int) d, day);
+        (void) ngx_sprintf((u_char *) suffix, "d:%*s:p%Z", (size_t) 8, day);
 
-        if (ngx_http_kefu_day_key(&fr, &ctx, (u_char *) day, ":p", &a[k++])
-            != NGX_OK)
-        {
+        if (ngx_http_kefu_learn_key(r->pool, t, suffix, &a[k++]) != NGX_OK) {
             return NGX_ERROR;
         }
     }
@@ -438,7 +432,7 @@ ngx_http_kefu_learn_auto(ngx_http_request_t *r, ngx_http_kefu_tenant_t *t)
      * out while the dismissal lasts */
     ngx_str_set(&a[k], "ZRANGEBYSCORE");
 
-    if (ngx_http_kefu_tenant_key(&fr, &ctx, "kb:dismissed", &a[k + 1])
+    if (ngx_http_kefu_learn_key(r->pool, t, "kb:dismissed", &a[k + 1])
         != NGX_OK
         || ngx_http_kefu_learn_time(r->pool, ngx_time(), &a[k + 2])
            != NGX_OK)
@@ -514,8 +508,6 @@ ngx_http_kefu_learn_adopt(ngx_http_request_t *r, ngx_http_kefu_tenant_t *t,
     ngx_uint_t                   i;
     kefu_str_t                   lq;
     kefu_alloc_t                 alloc;
-    ngx_http_request_t           fr;
-    ngx_http_kefu_ctx_t          ctx;
     ngx_http_kefu_main_conf_t   *kmcf;
     ngx_http_kefu_redis_reply_t *d;
 
@@ -549,11 +541,6 @@ ngx_http_kefu_learn_adopt(ngx_http_request_t *r, ngx_http_kefu_tenant_t *t,
     faq_id.data = t->kb->faqs[faq].id.data;
     faq_id.len = t->kb->faqs[faq].id.len;
 
-    ngx_memzero(&fr, sizeof(ngx_http_request_t));
-    ngx_memzero(&ctx, sizeof(ngx_http_kefu_ctx_t));
-    fr.pool = r->pool;
-    ctx.tenant = t;
-
     if (kefu_learn_key(&alloc, t->kb->syn, q.data, q.len, key16) != KEFU_OK
         || ngx_http_kefu_learn_argv(r, t, &faq_id, &q, key16, a, &id)
            != NGX_OK)
@@ -566,7 +553,7 @@ ngx_http_kefu_learn_adopt(ngx_http_request_t *r, ngx_http_kefu_tenant_t *t,
     argv[1] = a[1];
     argv[2] = a[2];
 
-    if (ngx_http_kefu_tenant_key(&fr, &ctx, "kb:dismissed", &argv[3])
+    if (ngx_http_kefu_learn_key(r->pool, t, "kb:dismissed", &argv[3])
         != NGX_OK
         || ngx_http_kefu_learn_time(r->pool, ngx_time(), &argv[8]) != NGX_OK
         || ngx_http_kefu_learn_time(r->pool,
@@ -800,11 +787,28 @@ static ngx_int_t
 ngx_http_kefu_learn_keys(ngx_pool_t *pool, ngx_http_kefu_tenant_t *t,
     ngx_str_t *keys)
 {
-    ngx_uint_t                  i;
-    ngx_http_request_t          r;
-    ngx_http_kefu_ctx_t         ctx;
-    static const char          *suffix[] = { "learned", "learned:keys",
-                                             "learned:ver" };
+    ngx_uint_t           i;
+    static const char   *suffix[] = { "learned", "learned:keys",
+                                      "learned:ver" };
+
+    for (i = 0; i < 3; i++) {
+        if (ngx_http_kefu_learn_key(pool, t, suffix[i], &keys[i]) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* kefu:{t}:SUFFIX, without a client request */
+static ngx_int_t
+ngx_http_kefu_learn_key(ngx_pool_t *pool, ngx_http_kefu_tenant_t *t,
+    const char *suffix, ngx_str_t *key)
+{
+    ngx_http_request_t   r;
+    ngx_http_kefu_ctx_t  ctx;
 
     /* the key helper wants a request and a context: only their pool and
      * tenant are read */
@@ -813,15 +817,7 @@ ngx_http_kefu_learn_keys(ngx_pool_t *pool, ngx_http_kefu_tenant_t *t,
     r.pool = pool;
     ctx.tenant = t;
 
-    for (i = 0; i < 3; i++) {
-        if (ngx_http_kefu_tenant_key(&r, &ctx, suffix[i], &keys[i])
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-    }
-
-    return NGX_OK;
+    return ngx_http_kefu_tenant_key(&r, &ctx, suffix, key);
 }
 
 
