@@ -1646,6 +1646,7 @@ eval_replay(const char *name, const eval_set_t *set)
                 break;
             }
 
+            /* a new session gets the same reply for every user */
             if (out.type != KEFU_REPLY_CLARIFY) {
                 break;
             }
