@@ -23,6 +23,7 @@
 #include "ngx_http_kefu_module.h"
 #include "ngx_http_kefu_scripts.h"
 #include "ngx_http_kefu_service.h"
+#include "ngx_http_kefu_dayunion.h"
 #include "kefu_learn.h"
 #include "kefu_stats.h"
 
@@ -30,7 +31,7 @@
 #define NGX_HTTP_KEFU_LEARN_ID_LEN    21    /* 13 ms digits + 8 hex */
 #define NGX_HTTP_KEFU_LEARN_LIST_MAX  500
 #define NGX_HTTP_KEFU_LEARN_AUTO_DAYS 7     /* tapped pairs summed */
-#define NGX_HTTP_KEFU_LEARN_AUTO_MAX  "20"  /* pairs read per look */
+#define NGX_HTTP_KEFU_LEARN_AUTO_MAX  20    /* pairs read per look */
 
 
 typedef struct {
@@ -350,80 +351,43 @@ ngx_http_kefu_learn_next(ngx_http_request_t *r, ngx_http_kefu_tenant_t *t)
 /*
  * learn_auto_adopt: the tapped pairs of the last 7 days (kefu:{t}:d:DAY:p,
  * one user counted once per pair by the ask turn's script) summed into a
- * temporary key of the tenant's slot, those of learn_min_users users or
- * more, and the dismissed questions: one pipelined round trip.
+ * temporary key of the tenant's slot (ngx_http_kefu_dayunion), the 20
+ * seen by most users, and the dismissed questions: one pipelined round
+ * trip.
  */
 static ngx_int_t
 ngx_http_kefu_learn_auto(ngx_http_request_t *r, ngx_http_kefu_tenant_t *t)
 {
-    char                        day[16], suffix[32];
-    ngx_str_t                  *a, rnd;
-    ngx_uint_t                  d, k;
-    ngx_http_kefu_redis_cmd_t   cmds[5];
+    ngx_str_t                   *a, tmp;
+    ngx_uint_t                   k;
+    ngx_http_kefu_ctx_t          ctx;
+    ngx_http_kefu_dayunion_t     du;
+    ngx_http_kefu_redis_cmd_t    cmds[5];
 
-    a = ngx_pcalloc(r->pool, (3 + NGX_HTTP_KEFU_LEARN_AUTO_DAYS + 3 + 8 + 2
+    a = ngx_pcalloc(r->pool, (3 + NGX_HTTP_KEFU_LEARN_AUTO_DAYS + 3 + 5 + 2
                               + 4) * sizeof(ngx_str_t));
-    if (a == NULL || ngx_http_kefu_random_id(r, 8, &rnd) != NGX_OK) {
+    if (a == NULL || ngx_http_kefu_random_id(r, 8, &du.id) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    a[1].data = ngx_pnalloc(r->pool, t->name.len + 64);
-    a[2].data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-    if (a[1].data == NULL || a[2].data == NULL) {
+    /* the key helpers read only the request's pool and the tenant */
+    ngx_memzero(&ctx, sizeof(ngx_http_kefu_ctx_t));
+    ctx.tenant = t;
+
+    du.now = ngx_time();
+    du.days = NGX_HTTP_KEFU_LEARN_AUTO_DAYS;
+    du.top = NGX_HTTP_KEFU_LEARN_AUTO_MAX;
+    du.what = "auto";
+
+    if (ngx_http_kefu_dayunion(r, &ctx, &du, ":p", cmds, a, &tmp) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    ngx_str_set(&a[0], "ZUNIONSTORE");
-    a[1].len = ngx_sprintf(a[1].data, "kefu:{%V}:tmp:auto:%V", &t->name,
-                           &rnd)
-               - a[1].data;
-    a[2].len = ngx_sprintf(a[2].data, "%ui", NGX_HTTP_KEFU_LEARN_AUTO_DAYS)
-               - a[2].data;
-    k = 3;
-
-    for (d = 0; d < NGX_HTTP_KEFU_LEARN_AUTO_DAYS; d++) {
-        /* kefu:{t}:d:YYYYMMDD:p, as ngx_http_kefu_day_key() names it */
-        kefu_stats_day(ngx_time(), (int) d, day);
-        (void) ngx_sprintf((u_char *) suffix, "d:%*s:p%Z", (size_t) 8, day);
-
-        if (ngx_http_kefu_learn_key(r->pool, t, suffix, &a[k++]) != NGX_OK) {
-            return NGX_ERROR;
-        }
-    }
-
-    cmds[0].argc = k;
-    cmds[0].argv = &a[0];
-
-    ngx_str_set(&a[k], "EXPIRE");
-    a[k + 1] = a[1];
-    ngx_str_set(&a[k + 2], "60");
-    cmds[1].argc = 3;
-    cmds[1].argv = &a[k];
-    k += 3;
-
-    /* best first, never fewer than two users (kefu_learn_auto_pick) */
-    ngx_str_set(&a[k], "ZRANGEBYSCORE");
-    a[k + 1] = a[1];
-    a[k + 2].data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
-    if (a[k + 2].data == NULL) {
-        return NGX_ERROR;
-    }
-
-    a[k + 2].len = ngx_sprintf(a[k + 2].data, "%ui",
-                               ngx_max(t->learn_min_users,
-                                       KEFU_LEARN_AUTO_MIN_USERS))
-                   - a[k + 2].data;
-    ngx_str_set(&a[k + 3], "+inf");
-    ngx_str_set(&a[k + 4], "WITHSCORES");
-    ngx_str_set(&a[k + 5], "LIMIT");
-    ngx_str_set(&a[k + 6], "0");
-    ngx_str_set(&a[k + 7], NGX_HTTP_KEFU_LEARN_AUTO_MAX);
-    cmds[2].argc = 8;
-    cmds[2].argv = &a[k];
-    k += 8;
+    k = 3 + NGX_HTTP_KEFU_LEARN_AUTO_DAYS + 3 + 5;
 
     ngx_str_set(&a[k], "DEL");
-    a[k + 1] = a[1];
+    a[k + 1] = tmp;
     cmds[3].argc = 2;
     cmds[3].argv = &a[k];
     k += 2;
@@ -434,8 +398,7 @@ ngx_http_kefu_learn_auto(ngx_http_request_t *r, ngx_http_kefu_tenant_t *t)
 
     if (ngx_http_kefu_learn_key(r->pool, t, "kb:dismissed", &a[k + 1])
         != NGX_OK
-        || ngx_http_kefu_learn_time(r->pool, ngx_time(), &a[k + 2])
-           != NGX_OK)
+        || ngx_http_kefu_learn_time(r->pool, du.now, &a[k + 2]) != NGX_OK)
     {
         return NGX_ERROR;
     }
