@@ -13,8 +13,13 @@
  * single-turn, with "session": "unavailable".
  */
 
-#include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_endpoints.h"
+#include "ngx_http_kefu_handler.h"
+#include "ngx_http_kefu_metrics.h"
 #include "ngx_http_kefu_scripts.h"
+#include "ngx_http_kefu_sessions.h"
+#include "ngx_http_kefu_suggest.h"
+#include "ngx_http_kefu_tally.h"
 #include "kefu_dialog.h"
 #include "kefu_validate.h"
 #include "kefu_tap.h"
@@ -59,6 +64,8 @@ static const kefu_field_t  ngx_http_kefu_ask_fields[] = {
 };
 
 
+static ngx_int_t ngx_http_kefu_ask(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
 static ngx_int_t ngx_http_kefu_ask_count(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx, ngx_http_kefu_ask_t *ask);
 static void ngx_http_kefu_ask_loaded(ngx_http_request_t *r, void *data,
@@ -74,18 +81,28 @@ static ngx_int_t ngx_http_kefu_ask_reply(ngx_http_request_t *r,
 static ngx_int_t ngx_http_kefu_has_text(u_char *p, size_t len);
 
 
-char *
-ngx_http_kefu_ask_init_conf(ngx_conf_t *cf, ngx_http_kefu_main_conf_t *kmcf)
-{
-    static const ngx_http_kefu_lua_t  *scripts[] = {
-        &ngx_http_kefu_script_ask_turn
-    };
-
-    return ngx_http_kefu_add_scripts(cf, kmcf, scripts, kmcf->ask_scripts, 1);
-}
+/* kmcf->ask_scripts[] */
+static const ngx_http_kefu_lua_t  *const ngx_http_kefu_ask_scripts[] = {
+    &ngx_http_kefu_script_ask_turn,
+    NULL
+};
 
 
-ngx_int_t
+static ngx_http_kefu_route_t  ngx_http_kefu_ask_routes[] = {
+    { ngx_string("ask"), NGX_HTTP_POST, ngx_http_kefu_ask, 1, 0, 0 },
+    { ngx_null_string, 0, NULL, 0, 0, 0 }
+};
+
+
+const ngx_http_kefu_endpoint_t  ngx_http_kefu_ask_endpoint = {
+    ngx_http_kefu_ask_routes,
+    ngx_http_kefu_ask_scripts,
+    offsetof(ngx_http_kefu_main_conf_t, ask_scripts),
+    NULL, NULL, NULL
+};
+
+
+static ngx_int_t
 ngx_http_kefu_ask(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 {
     char                  err[128];

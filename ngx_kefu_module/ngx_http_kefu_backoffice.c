@@ -15,9 +15,10 @@
  * records with one pipelined batch; a record that is gone is skipped.
  */
 
-#include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_endpoints.h"
+#include "ngx_http_kefu_handler.h"
+#include "ngx_http_kefu_report.h"
 #include "ngx_http_kefu_scripts.h"
-#include "ngx_http_kefu_service.h"
 #include "kefu_report.h"
 #include "kefu_validate.h"
 
@@ -45,6 +46,12 @@ static const kefu_field_t  ngx_http_kefu_ticket_change_fields[] = {
 };
 
 
+static ngx_int_t ngx_http_kefu_admin_loss_reports(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+static ngx_int_t ngx_http_kefu_admin_tickets(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+static ngx_int_t ngx_http_kefu_admin_ticket(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
 static ngx_int_t ngx_http_kefu_bo_limit(ngx_http_request_t *r,
     ngx_uint_t *limit);
 static ngx_uint_t ngx_http_kefu_bo_batch(ngx_http_request_t *r,
@@ -83,29 +90,35 @@ static ngx_int_t ngx_http_kefu_page_send(ngx_http_request_t *r,
 static ngx_int_t ngx_http_kefu_is_hex(u_char *p, size_t len);
 
 
-ngx_int_t
-ngx_http_kefu_backoffice_scripts(ngx_conf_t *cf,
-    ngx_http_kefu_main_conf_t *kmcf)
-{
-    ngx_int_t  *ids;
+/* kmcf->backoffice_scripts[] */
+static const ngx_http_kefu_lua_t  *const ngx_http_kefu_backoffice_scripts[] = {
+    &ngx_http_kefu_script_ticket_close,
+    NULL
+};
 
-    static const ngx_http_kefu_lua_t  *scripts[] = {
-        &ngx_http_kefu_script_ticket_close
-    };
 
-    ids = &kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_TICKET_CLOSE];
+static ngx_http_kefu_route_t  ngx_http_kefu_backoffice_routes[] = {
+    { ngx_string("admin/loss-reports"), NGX_HTTP_GET,
+      ngx_http_kefu_admin_loss_reports, 1, 1, 0 },
+    { ngx_string("admin/tickets"), NGX_HTTP_GET,
+      ngx_http_kefu_admin_tickets, 1, 1, 0 },
+    { ngx_string("admin/tickets/"), NGX_HTTP_GET|NGX_HTTP_POST,
+      ngx_http_kefu_admin_ticket, 1, 1, 1 },
+    { ngx_null_string, 0, NULL, 0, 0, 0 }
+};
 
-    if (ngx_http_kefu_add_scripts(cf, kmcf, scripts, ids, 1) != NGX_CONF_OK) {
-        return NGX_ERROR;
-    }
 
-    return NGX_OK;
-}
+const ngx_http_kefu_endpoint_t  ngx_http_kefu_backoffice_endpoint = {
+    ngx_http_kefu_backoffice_routes,
+    ngx_http_kefu_backoffice_scripts,
+    offsetof(ngx_http_kefu_main_conf_t, backoffice_scripts),
+    NULL, NULL, NULL
+};
 
 
 /* GET /v1/admin/loss-reports */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_kefu_admin_loss_reports(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx)
 {
@@ -315,7 +328,7 @@ ngx_http_kefu_lr_items(ngx_http_request_t *r, void *data, ngx_int_t rc,
 
 /* GET /v1/admin/tickets */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_kefu_admin_tickets(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 {
     u_char                     *p;
@@ -543,7 +556,7 @@ ngx_http_kefu_tk_items(ngx_http_request_t *r, void *data, ngx_int_t rc,
 
 /* GET and POST /v1/admin/tickets/{id} */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_kefu_admin_ticket(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 {
     ngx_int_t                   rc;
@@ -690,9 +703,8 @@ ngx_http_kefu_tk_loaded(ngx_http_request_t *r, void *data, ngx_int_t rc,
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
 
-    rc = ngx_http_kefu_redis_eval(r,
-                           kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_TICKET_CLOSE],
-                           3, 7, a, ngx_http_kefu_tk_closed, bo);
+    rc = ngx_http_kefu_redis_eval(r, kmcf->backoffice_scripts[0], 3, 7, a,
+                                  ngx_http_kefu_tk_closed, bo);
     rc = ngx_http_kefu_redis_started(r, rc);
 
     if (rc != NGX_DONE) {

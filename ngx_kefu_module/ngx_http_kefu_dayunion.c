@@ -7,7 +7,7 @@
  */
 
 #include "ngx_http_kefu_dayunion.h"
-#include "ngx_http_kefu_service.h"
+#include "ngx_http_kefu_handler.h"
 #include "kefu_stats.h"
 
 

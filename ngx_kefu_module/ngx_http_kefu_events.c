@@ -29,7 +29,9 @@
  * 202 once Redis confirmed the write (a failed fold is only logged).
  */
 
-#include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_endpoints.h"
+#include "ngx_http_kefu_events.h"
+#include "ngx_http_kefu_handler.h"
 #include "ngx_http_kefu_scripts.h"
 #include "kefu_event.h"
 #include "kefu_hot.h"
@@ -52,6 +54,8 @@ typedef struct {
 } ngx_http_kefu_events_t;
 
 
+static ngx_int_t ngx_http_kefu_events(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
 static void ngx_http_kefu_events_saved(ngx_http_request_t *r, void *data,
     ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
 static void ngx_http_kefu_events_read(ngx_http_request_t *r, void *data,
@@ -60,29 +64,30 @@ static void ngx_http_kefu_events_folded(ngx_http_request_t *r, void *data,
     ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
 static void ngx_http_kefu_events_done(ngx_http_request_t *r,
     ngx_http_kefu_events_t *es);
-static ngx_str_t *ngx_http_kefu_events_num(ngx_http_request_t *r,
-    ngx_str_t *s, int64_t n);
 
 
-char *
-ngx_http_kefu_events_init_conf(ngx_conf_t *cf,
-    ngx_http_kefu_main_conf_t *kmcf)
-{
-    static const ngx_http_kefu_lua_t  *scripts[] = {
-        &ngx_http_kefu_script_events_append, &ngx_http_kefu_script_events_fold
-    };
-
-    if (ngx_http_kefu_add_scripts(cf, kmcf, scripts, kmcf->events_scripts, 2)
-        != NGX_CONF_OK)
-    {
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
+/* kmcf->events_scripts[] */
+static const ngx_http_kefu_lua_t  *const ngx_http_kefu_events_scripts[] = {
+    &ngx_http_kefu_script_events_append,
+    &ngx_http_kefu_script_events_fold,
+    NULL
+};
 
 
-ngx_int_t
+static ngx_http_kefu_route_t  ngx_http_kefu_events_routes[] = {
+    { ngx_string("events"), NGX_HTTP_POST, ngx_http_kefu_events, 1, 0, 0 },
+    { ngx_null_string, 0, NULL, 0, 0, 0 }
+};
+
+
+const ngx_http_kefu_endpoint_t  ngx_http_kefu_events_endpoint = {
+    ngx_http_kefu_events_routes,
+    ngx_http_kefu_events_scripts,
+    offsetof(ngx_http_kefu_main_conf_t, events_scripts),
+    NULL, NULL, NULL
+};
+
+static ngx_int_t
 ngx_http_kefu_events(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 {
     char                          err[128];
@@ -161,9 +166,9 @@ ngx_http_kefu_events(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 
     if (ngx_http_kefu_user_key(r, ctx, "trail", &a[0]) != NGX_OK
         || ngx_http_kefu_user_key(r, ctx, "tsum", &a[1]) != NGX_OK
-        || ngx_http_kefu_events_num(r, &a[2], (int64_t) t->trail_max) == NULL
-        || ngx_http_kefu_events_num(r, &a[3], (int64_t) t->trail_ttl) == NULL
-        || ngx_http_kefu_events_num(r, &a[5], NGX_HTTP_KEFU_SUM_HARD) == NULL)
+        || ngx_http_kefu_num(r, t->trail_max, &a[2]) != NGX_OK
+        || ngx_http_kefu_num(r, t->trail_ttl, &a[3]) != NGX_OK
+        || ngx_http_kefu_num(r, NGX_HTTP_KEFU_SUM_HARD, &a[5]) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -246,7 +251,7 @@ ngx_http_kefu_events_saved(ngx_http_request_t *r, void *data, ngx_int_t rc,
     a[1] = es->key;
     ngx_str_set(&a[3], "-1");
 
-    if (ngx_http_kefu_events_num(r, &a[2], NGX_HTTP_KEFU_SUM_KEEP) == NULL) {
+    if (ngx_http_kefu_num(r, NGX_HTTP_KEFU_SUM_KEEP, &a[2]) != NGX_OK) {
         ngx_http_kefu_events_done(r, es);
         return;
     }
@@ -315,8 +320,7 @@ ngx_http_kefu_events_read(ngx_http_request_t *r, void *data, ngx_int_t rc,
         || kefu_trail_sum_fold(sm, ns, es->ref, (double) es->half_life,
                                cap, &b)
            != KEFU_OK
-        || ngx_http_kefu_events_num(r, &a[1], (int64_t) rep->elements)
-           == NULL)
+        || ngx_http_kefu_num(r, rep->elements, &a[1]) != NGX_OK)
     {
         ngx_http_kefu_events_done(r, es);
         return;
@@ -365,20 +369,6 @@ ngx_http_kefu_events_done(ngx_http_request_t *r, ngx_http_kefu_events_t *es)
 
     ngx_http_finalize_request(r, ngx_http_kefu_send_json(r, NGX_HTTP_ACCEPTED,
                                                          &b));
-}
-
-
-static ngx_str_t *
-ngx_http_kefu_events_num(ngx_http_request_t *r, ngx_str_t *s, int64_t n)
-{
-    s->data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
-    if (s->data == NULL) {
-        return NULL;
-    }
-
-    s->len = ngx_sprintf(s->data, "%L", n) - s->data;
-
-    return s;
 }
 
 

@@ -4,52 +4,14 @@
  * JSON error contract.
  */
 
-#include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_endpoints.h"
+#include "ngx_http_kefu_handler.h"
+#include "ngx_http_kefu_tenant.h"
 
 #include <openssl/rand.h>
 
 
 #define NGX_HTTP_KEFU_ANY_BODY  (NGX_HTTP_POST|NGX_HTTP_PUT|NGX_HTTP_PATCH)
-
-
-static ngx_http_kefu_route_t  ngx_http_kefu_routes[] = {
-    { ngx_string("health"), NGX_HTTP_GET, ngx_http_kefu_health, 0, 0, 0 },
-    { ngx_string("whoami"), NGX_HTTP_GET, ngx_http_kefu_whoami, 1, 0, 0 },
-    { ngx_string("ask"), NGX_HTTP_POST, ngx_http_kefu_ask, 1, 0, 0 },
-    { ngx_string("admin/search"), NGX_HTTP_POST, ngx_http_kefu_admin_search,
-      1, 1, 0 },
-    { ngx_string("suggestions"), NGX_HTTP_GET, ngx_http_kefu_suggestions,
-      1, 0, 0 },
-    { ngx_string("events"), NGX_HTTP_POST, ngx_http_kefu_events, 1, 0, 0 },
-    { ngx_string("loss-reports"), NGX_HTTP_POST,
-      ngx_http_kefu_loss_report_create, 1, 0, 0 },
-    { ngx_string("loss-reports/"), NGX_HTTP_GET,
-      ngx_http_kefu_loss_report_get, 1, 0, 1 },
-    { ngx_string("admin/loss-reports"), NGX_HTTP_GET,
-      ngx_http_kefu_admin_loss_reports, 1, 1, 0 },
-    { ngx_string("admin/loss-reports/"), NGX_HTTP_GET|NGX_HTTP_POST,
-      ngx_http_kefu_admin_loss_report, 1, 1, 1 },
-    { ngx_string("admin/tickets"), NGX_HTTP_GET,
-      ngx_http_kefu_admin_tickets, 1, 1, 0 },
-    { ngx_string("admin/tickets/"), NGX_HTTP_GET|NGX_HTTP_POST,
-      ngx_http_kefu_admin_ticket, 1, 1, 1 },
-    { ngx_string("handoff"), NGX_HTTP_POST, ngx_http_kefu_handoff, 1, 0, 0 },
-    { ngx_string("feedback"), NGX_HTTP_POST, ngx_http_kefu_feedback,
-      1, 0, 0 },
-    { ngx_string("admin/stats"), NGX_HTTP_GET, ngx_http_kefu_admin_stats,
-      1, 1, 0 },
-    { ngx_string("admin/kb/similar"), NGX_HTTP_GET|NGX_HTTP_POST,
-      ngx_http_kefu_admin_similar, 1, 1, 0 },
-    { ngx_string("admin/kb/similar/"), NGX_HTTP_DELETE,
-      ngx_http_kefu_admin_similar_delete, 1, 1, 1 },
-    { ngx_string("admin/kb/export"), NGX_HTTP_GET,
-      ngx_http_kefu_admin_kb_export, 1, 1, 0 },
-    { ngx_string("admin/kb/suggestions"), NGX_HTTP_GET,
-      ngx_http_kefu_admin_kb_suggestions, 1, 1, 0 },
-    { ngx_string("admin/kb/suggestions/dismiss"), NGX_HTTP_POST,
-      ngx_http_kefu_admin_kb_dismiss, 1, 1, 0 },
-    { ngx_null_string, 0, NULL, 0, 0, 0 }
-};
 
 
 static ngx_int_t ngx_http_kefu_route(ngx_http_request_t *r,
@@ -136,10 +98,11 @@ ngx_http_kefu_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_kefu_route(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 {
-    u_char                 *p, *last;
-    size_t                  len;
-    ngx_uint_t              allowed;
-    ngx_http_kefu_route_t  *rt, *found;
+    u_char                           *p, *last;
+    size_t                            len;
+    ngx_uint_t                        allowed;
+    ngx_http_kefu_route_t            *rt;
+    const ngx_http_kefu_endpoint_t  **ep;
 
     p = ngx_strlcasestrn(r->uri.data, r->uri.data + r->uri.len,
                          (u_char *) "/v1/", 4 - 1);
@@ -152,52 +115,57 @@ ngx_http_kefu_route(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
     last = r->uri.data + r->uri.len;
     len = last - p;
 
-    found = NULL;
     allowed = 0;
 
-    for (rt = ngx_http_kefu_routes; rt->path.len; rt++) {
+    for (ep = ngx_http_kefu_endpoints; *ep; ep++) {
 
-        if (rt->prefix) {
-            if (len <= rt->path.len
-                || ngx_strncmp(p, rt->path.data, rt->path.len) != 0
-                || ngx_strlchr(p + rt->path.len, last, '/') != NULL)
+        if ((*ep)->routes == NULL) {
+            continue;
+        }
+
+        for (rt = (*ep)->routes; rt->path.len; rt++) {
+
+            if (rt->prefix) {
+                if (len <= rt->path.len
+                    || ngx_strncmp(p, rt->path.data, rt->path.len) != 0
+                    || ngx_strlchr(p + rt->path.len, last, '/') != NULL)
+                {
+                    continue;
+                }
+
+            } else if (len != rt->path.len
+                       || ngx_strncmp(p, rt->path.data, len) != 0)
             {
                 continue;
             }
 
-        } else if (len != rt->path.len
-                   || ngx_strncmp(p, rt->path.data, len) != 0)
-        {
-            continue;
-        }
+            allowed |= rt->methods;
 
-        allowed |= rt->methods;
-
-        if (rt->methods & r->method) {
-            found = rt;
-            break;
+            if (rt->methods & r->method) {
+                goto found;
+            }
         }
     }
 
-    if (found == NULL) {
-        if (allowed == 0) {
-            return ngx_http_kefu_fail(ctx, NGX_HTTP_NOT_FOUND,
-                                      "not_found", "no such endpoint");
-        }
-
-        if (ngx_http_kefu_allow(r, allowed) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_http_kefu_fail(ctx, NGX_HTTP_NOT_ALLOWED,
-                                  "method_not_allowed",
-                                  "method not allowed for this endpoint");
+    if (allowed == 0) {
+        return ngx_http_kefu_fail(ctx, NGX_HTTP_NOT_FOUND,
+                                  "not_found", "no such endpoint");
     }
 
-    ctx->route = found;
+    if (ngx_http_kefu_allow(r, allowed) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
-    if (found->prefix) {
-        ctx->path_arg.data = p + found->path.len;
+    return ngx_http_kefu_fail(ctx, NGX_HTTP_NOT_ALLOWED,
+                              "method_not_allowed",
+                              "method not allowed for this endpoint");
+
+found:
+
+    ctx->route = rt;
+
+    if (rt->prefix) {
+        ctx->path_arg.data = p + rt->path.len;
         ctx->path_arg.len = last - ctx->path_arg.data;
     }
 
@@ -656,6 +624,21 @@ ngx_http_kefu_send_json(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+ngx_int_t
+ngx_http_kefu_send_no_content(ngx_http_request_t *r)
+{
+    if (ngx_http_kefu_add_header(r, "Cache-Control", "no-store") != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.status = NGX_HTTP_NO_CONTENT;
+    r->headers_out.content_length_n = 0;
+    r->header_only = 1;
+
+    return ngx_http_send_header(r);
+}
+
+
 /*
  * Redis keys.  A user's keys share the hash tag {tenant:user} and a
  * tenant's keys {tenant}, so that in Redis Cluster each group lives in one
@@ -706,6 +689,58 @@ ngx_http_kefu_tenant_key(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
 }
 
 
+ngx_int_t
+ngx_http_kefu_owner_key(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
+    const char *what, ngx_str_t *rest, ngx_str_t *key)
+{
+    return ngx_http_kefu_owner_key_of(r, ctx, what, &ctx->user, rest, key);
+}
+
+
+ngx_int_t
+ngx_http_kefu_owner_key_of(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
+    const char *what, ngx_str_t *user, ngx_str_t *rest, ngx_str_t *key)
+{
+    size_t  len;
+    u_char  *p;
+
+    len = sizeof("kefu:{}:::") - 1 + ctx->tenant->name.len + ngx_strlen(what)
+          + NGX_SIZE_T_LEN + user->len + (rest ? rest->len + 1 : 0);
+
+    key->data = ngx_pnalloc(r->pool, len);
+    if (key->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(key->data, "kefu:{%V}:%s:%uz:%V", &ctx->tenant->name,
+                    what, user->len, user);
+
+    if (rest != NULL) {
+        p = ngx_sprintf(p, ":%V", rest);
+    }
+
+    key->len = p - key->data;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_kefu_day_key(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
+    const u_char *day8, const char *suffix, ngx_str_t *key)
+{
+    u_char  buf[32];
+
+    if (ngx_strlen(suffix) > 8) {
+        return NGX_ERROR;
+    }
+
+    (void) ngx_sprintf(buf, "d:%*s%s%Z", (size_t) 8, day8, suffix);
+
+    return ngx_http_kefu_tenant_key(r, ctx, (char *) buf, key);
+}
+
+
 /* The day's counter key suffix, "d:YYYYMMDD" (UTC). */
 
 void
@@ -738,6 +773,20 @@ ngx_http_kefu_random_id(ngx_http_request_t *r, size_t n, ngx_str_t *id)
     }
 
     id->len = ngx_hex_dump(id->data, raw, n) - id->data;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_kefu_num(ngx_http_request_t *r, int64_t v, ngx_str_t *s)
+{
+    s->data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+    if (s->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    s->len = ngx_sprintf(s->data, "%L", v) - s->data;
 
     return NGX_OK;
 }
@@ -877,6 +926,43 @@ ngx_http_kefu_redis_log_reply(ngx_http_request_t *r,
                   what, (size_t) (p - prefix), prefix,
                   transient ? "Redis is busy" : "not retryable", rep->type,
                   ngx_min(rep->str.len, 200), rep->str.data);
+}
+
+
+ngx_int_t
+ngx_http_kefu_reply_pairs(ngx_http_request_t *r,
+    ngx_http_kefu_redis_reply_t *rep, size_t skip, kefu_str_t **kv,
+    size_t *n)
+{
+    size_t       i, m;
+    kefu_str_t  *out;
+
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < skip
+        || (rep->elements - skip) % 2)
+    {
+        return NGX_ERROR;
+    }
+
+    m = rep->elements - skip;
+
+    out = ngx_palloc(r->pool, (m + 1) * sizeof(kefu_str_t));
+    if (out == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < m; i++) {
+        if (rep->element[skip + i]->type != REDIS_REPLY_STRING) {
+            return NGX_ERROR;
+        }
+
+        out[i].data = rep->element[skip + i]->str.data;
+        out[i].len = rep->element[skip + i]->str.len;
+    }
+
+    *kv = out;
+    *n = m / 2;
+
+    return NGX_OK;
 }
 
 

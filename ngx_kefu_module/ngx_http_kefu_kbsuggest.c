@@ -13,10 +13,10 @@
  * scored by expiry, capped, trimmed by the script that adds).
  */
 
-#include "ngx_http_kefu_module.h"
 #include "ngx_http_kefu_dayunion.h"
+#include "ngx_http_kefu_endpoints.h"
+#include "ngx_http_kefu_handler.h"
 #include "ngx_http_kefu_scripts.h"
-#include "ngx_http_kefu_service.h"
 #include "kefu_tap.h"
 #include "kefu_stats.h"
 #include "kefu_text.h"
@@ -55,6 +55,10 @@ static const kefu_field_t  ngx_http_kefu_dismiss_fields[] = {
 };
 
 
+static ngx_int_t ngx_http_kefu_admin_kb_suggestions(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+static ngx_int_t ngx_http_kefu_admin_kb_dismiss(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
 static void ngx_http_kefu_kbs_done(ngx_http_request_t *r, void *data,
     ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
 static ngx_int_t ngx_http_kefu_kbs_item(ngx_http_kefu_kbs_out_t *o,
@@ -64,20 +68,31 @@ static void ngx_http_kefu_dismiss_done(ngx_http_request_t *r, void *data,
     ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
 
 
-char *
-ngx_http_kefu_kbsuggest_init_conf(ngx_conf_t *cf,
-    ngx_http_kefu_main_conf_t *kmcf)
-{
-    static const ngx_http_kefu_lua_t  *scripts[] = {
-        &ngx_http_kefu_script_kb_dismiss
-    };
-
-    return ngx_http_kefu_add_scripts(cf, kmcf, scripts,
-                                     kmcf->kbsuggest_scripts, 1);
-}
+/* kmcf->kbsuggest_scripts[] */
+static const ngx_http_kefu_lua_t  *const ngx_http_kefu_kbsuggest_scripts[] = {
+    &ngx_http_kefu_script_kb_dismiss,
+    NULL
+};
 
 
-ngx_int_t
+static ngx_http_kefu_route_t  ngx_http_kefu_kbsuggest_routes[] = {
+    { ngx_string("admin/kb/suggestions"), NGX_HTTP_GET,
+      ngx_http_kefu_admin_kb_suggestions, 1, 1, 0 },
+    { ngx_string("admin/kb/suggestions/dismiss"), NGX_HTTP_POST,
+      ngx_http_kefu_admin_kb_dismiss, 1, 1, 0 },
+    { ngx_null_string, 0, NULL, 0, 0, 0 }
+};
+
+
+const ngx_http_kefu_endpoint_t  ngx_http_kefu_kbsuggest_endpoint = {
+    ngx_http_kefu_kbsuggest_routes,
+    ngx_http_kefu_kbsuggest_scripts,
+    offsetof(ngx_http_kefu_main_conf_t, kbsuggest_scripts),
+    NULL, NULL, NULL
+};
+
+
+static ngx_int_t
 ngx_http_kefu_admin_kb_suggestions(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx)
 {
@@ -429,7 +444,7 @@ ngx_http_kefu_kbs_item(ngx_http_kefu_kbs_out_t *o, const char *source,
 }
 
 
-ngx_int_t
+static ngx_int_t
 ngx_http_kefu_admin_kb_dismiss(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx)
 {

@@ -20,9 +20,9 @@
  * adapter only uses its pool, log and connection), destroyed when done.
  */
 
-#include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_endpoints.h"
+#include "ngx_http_kefu_handler.h"
 #include "ngx_http_kefu_scripts.h"
-#include "ngx_http_kefu_service.h"
 #include "ngx_http_kefu_dayunion.h"
 #include "kefu_learn.h"
 #include "kefu_stats.h"
@@ -67,6 +67,16 @@ typedef struct {
 static ngx_http_kefu_learn_worker_t  ngx_http_kefu_learn_worker;
 
 
+static char *ngx_http_kefu_learn_init_conf(ngx_conf_t *cf,
+    ngx_http_kefu_main_conf_t *kmcf);
+static ngx_int_t ngx_http_kefu_learn_init_process(ngx_cycle_t *cycle,
+    ngx_http_kefu_main_conf_t *kmcf);
+static ngx_int_t ngx_http_kefu_admin_similar(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+static ngx_int_t ngx_http_kefu_admin_similar_delete(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+static ngx_int_t ngx_http_kefu_admin_kb_export(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
 static void ngx_http_kefu_learn_tick(ngx_event_t *ev);
 static void ngx_http_kefu_learn_poll(ngx_http_kefu_tenant_t *t);
 static void ngx_http_kefu_learn_got_version(ngx_http_request_t *r,
@@ -112,24 +122,47 @@ static int ngx_http_kefu_learn_cmp(const void *a, const void *b);
     (((c) >= '0' && (c) <= '9') || ((c) >= 'a' && (c) <= 'f'))
 
 
-char *
+/* kmcf->learn_scripts[] */
+static const ngx_http_kefu_lua_t  *const ngx_http_kefu_learn_scripts[] = {
+    &ngx_http_kefu_script_learned_add,
+    &ngx_http_kefu_script_learned_delete,
+    NULL
+};
+
+
+static ngx_http_kefu_route_t  ngx_http_kefu_learn_routes[] = {
+    { ngx_string("admin/kb/similar"), NGX_HTTP_GET|NGX_HTTP_POST,
+      ngx_http_kefu_admin_similar, 1, 1, 0 },
+    { ngx_string("admin/kb/similar/"), NGX_HTTP_DELETE,
+      ngx_http_kefu_admin_similar_delete, 1, 1, 1 },
+    { ngx_string("admin/kb/export"), NGX_HTTP_GET,
+      ngx_http_kefu_admin_kb_export, 1, 1, 0 },
+    { ngx_null_string, 0, NULL, 0, 0, 0 }
+};
+
+
+const ngx_http_kefu_endpoint_t  ngx_http_kefu_learn_endpoint = {
+    ngx_http_kefu_learn_routes,
+    ngx_http_kefu_learn_scripts,
+    offsetof(ngx_http_kefu_main_conf_t, learn_scripts),
+    ngx_http_kefu_learn_init_conf,
+    ngx_http_kefu_learn_init_process,
+    NULL
+};
+
+
+static char *
 ngx_http_kefu_learn_init_conf(ngx_conf_t *cf,
     ngx_http_kefu_main_conf_t *kmcf)
 {
-    static const ngx_http_kefu_lua_t  *scripts[] = {
-        &ngx_http_kefu_script_learned_add,
-        &ngx_http_kefu_script_learned_delete
-    };
-
     ngx_conf_init_uint_value(kmcf->learned_max, 10000);
     ngx_conf_init_value(kmcf->learned_poll, 1);
 
-    return ngx_http_kefu_add_scripts(cf, kmcf, scripts, kmcf->learn_scripts,
-                                     2);
+    return NGX_CONF_OK;
 }
 
 
-ngx_int_t
+static ngx_int_t
 ngx_http_kefu_learn_init_process(ngx_cycle_t *cycle,
     ngx_http_kefu_main_conf_t *kmcf)
 {
@@ -836,7 +869,7 @@ ngx_http_kefu_learn_argv(ngx_http_request_t *r, ngx_http_kefu_tenant_t *t,
 /* the admin API                                                       */
 
 
-ngx_int_t
+static ngx_int_t
 ngx_http_kefu_admin_similar(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 {
     if (r->method == NGX_HTTP_POST) {
@@ -1114,7 +1147,7 @@ ngx_http_kefu_learn_list(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 }
 
 
-ngx_int_t
+static ngx_int_t
 ngx_http_kefu_admin_similar_delete(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx)
 {
@@ -1199,7 +1232,7 @@ ngx_http_kefu_learn_deleted(ngx_http_request_t *r, void *data, ngx_int_t rc,
  * same order, else 409), each FAQ's "similar" replaced by the merged
  * list.  Blocking file read: an admin's rare request.
  */
-ngx_int_t
+static ngx_int_t
 ngx_http_kefu_admin_kb_export(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 {
     char              err[256];

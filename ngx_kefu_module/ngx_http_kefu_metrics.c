@@ -14,7 +14,7 @@
  * its connection state in a slot of its own.
  */
 
-#include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_metrics.h"
 #include "kefu_memo.h"
 
 

@@ -2,7 +2,10 @@
  * ngx_kefu: module definition, directives and configuration.
  */
 
-#include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_endpoints.h"
+#include "ngx_http_kefu_handler.h"
+#include "ngx_http_kefu_metrics.h"
+#include "ngx_http_kefu_report.h"
 #include "ngx_http_kefu_tenant.h"
 
 
@@ -161,44 +164,33 @@ ngx_http_kefu_create_main_conf(ngx_conf_t *cf)
 }
 
 
+/* Each endpoint's scripts, then its own defaults, then the tenants. */
+
 static char *
 ngx_http_kefu_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_kefu_main_conf_t  *kmcf = conf;
 
-    /* the service flows' Lua scripts (ngx_http_kefu_service.c) */
-    if (ngx_http_kefu_service_init_conf(cf, kmcf) != NGX_CONF_OK) {
-        return NGX_CONF_ERROR;
-    }
+    ngx_int_t                        *ids;
+    ngx_uint_t                        i;
+    const ngx_http_kefu_endpoint_t  **ep;
 
-    /* the day's counters of /v1/ask (ngx_http_kefu_ask.c) */
-    if (ngx_http_kefu_ask_init_conf(cf, kmcf) != NGX_CONF_OK) {
-        return NGX_CONF_ERROR;
-    }
+    for (ep = ngx_http_kefu_endpoints; *ep; ep++) {
 
-    /* the trainer's suggestions (ngx_http_kefu_kbsuggest.c) */
-    if (ngx_http_kefu_kbsuggest_init_conf(cf, kmcf) != NGX_CONF_OK) {
-        return NGX_CONF_ERROR;
-    }
+        /* loaded again on every Redis connect */
+        ids = (ngx_int_t *) ((u_char *) kmcf + (*ep)->script_ids);
 
-    /* the summed counters (ngx_http_kefu_tally.c) */
-    if (ngx_http_kefu_tally_init_conf(cf, kmcf) != NGX_CONF_OK) {
-        return NGX_CONF_ERROR;
-    }
+        for (i = 0; (*ep)->scripts && (*ep)->scripts[i]; i++) {
+            ids[i] = ngx_http_kefu_redis_add_script(cf, &kmcf->redis,
+                                                    (*ep)->scripts[i]);
+            if (ids[i] == NGX_ERROR) {
+                return NGX_CONF_ERROR;
+            }
+        }
 
-    /* whoami's call counter (ngx_http_kefu_status.c) */
-    if (ngx_http_kefu_status_init_conf(cf, kmcf) != NGX_CONF_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    /* the trail writer of /v1/events (ngx_http_kefu_events.c) */
-    if (ngx_http_kefu_events_init_conf(cf, kmcf) != NGX_CONF_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    /* learned similar questions (ngx_http_kefu_learn.c) */
-    if (ngx_http_kefu_learn_init_conf(cf, kmcf) != NGX_CONF_OK) {
-        return NGX_CONF_ERROR;
+        if ((*ep)->init_conf && (*ep)->init_conf(cf, kmcf) != NGX_CONF_OK) {
+            return NGX_CONF_ERROR;
+        }
     }
 
     return ngx_http_kefu_tenants_init(cf, kmcf);
@@ -258,7 +250,8 @@ ngx_http_kefu_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static ngx_int_t
 ngx_http_kefu_init_process(ngx_cycle_t *cycle)
 {
-    ngx_http_kefu_main_conf_t  *kmcf;
+    ngx_http_kefu_main_conf_t        *kmcf;
+    const ngx_http_kefu_endpoint_t  **ep;
 
     kmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_kefu_module);
     if (kmcf == NULL) {
@@ -273,11 +266,12 @@ ngx_http_kefu_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    if (ngx_http_kefu_tally_init_process(cycle, kmcf) != NGX_OK
-        || ngx_http_kefu_learn_init_process(cycle, kmcf) != NGX_OK
-        || ngx_http_kefu_sessions_init_process(cycle) != NGX_OK)
-    {
-        return NGX_ERROR;
+    for (ep = ngx_http_kefu_endpoints; *ep; ep++) {
+        if ((*ep)->init_process
+            && (*ep)->init_process(cycle, kmcf) != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
     }
 
     return ngx_http_kefu_metrics_init_process(cycle);
@@ -287,30 +281,17 @@ ngx_http_kefu_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_kefu_exit_process(ngx_cycle_t *cycle)
 {
+    const ngx_http_kefu_endpoint_t  **ep;
+
     ngx_http_kefu_metrics_exit_process(cycle);
-    ngx_http_kefu_tally_exit_process(cycle);
-    ngx_http_kefu_sessions_exit_process(cycle);
-    ngx_http_kefu_redis_exit_process(cycle);
-}
 
-
-/* Registers n embedded Lua scripts (ngx_http_kefu_scripts.h; loaded again
- * on every Redis connect). */
-
-char *
-ngx_http_kefu_add_scripts(ngx_conf_t *cf, ngx_http_kefu_main_conf_t *kmcf,
-    const ngx_http_kefu_lua_t **scripts, ngx_int_t *ids, ngx_uint_t n)
-{
-    ngx_uint_t  i;
-
-    for (i = 0; i < n; i++) {
-        ids[i] = ngx_http_kefu_redis_add_script(cf, &kmcf->redis, scripts[i]);
-        if (ids[i] == NGX_ERROR) {
-            return NGX_CONF_ERROR;
+    for (ep = ngx_http_kefu_endpoints; *ep; ep++) {
+        if ((*ep)->exit_process) {
+            (*ep)->exit_process(cycle);
         }
     }
 
-    return NGX_CONF_OK;
+    ngx_http_kefu_redis_exit_process(cycle);
 }
 
 

@@ -1,5 +1,7 @@
 /*
- * ngx_kefu: types shared by the nginx glue.
+ * ngx_kefu: types shared by the nginx glue.  Each file's functions are
+ * declared in its own header (ngx_http_kefu_handler.h: the pipeline and
+ * the helpers every endpoint uses).
  */
 
 #ifndef NGX_HTTP_KEFU_MODULE_H
@@ -59,7 +61,9 @@ typedef struct {
 typedef struct {
     ngx_array_t                 tenants;    /* ngx_http_kefu_tenant_t */
     ngx_http_kefu_redis_conf_t  redis;
-    ngx_int_t                   scripts[5]; /* service flows' Lua scripts */
+    ngx_int_t                   report_scripts[2];  /* loss reports */
+    ngx_int_t                   service_scripts[2]; /* handoff, feedback */
+    ngx_int_t                   backoffice_scripts[1];  /* ticket close */
     ngx_int_t                   events_scripts[2]; /* /v1/events */
     ngx_int_t                   ask_scripts[1]; /* /v1/ask writes */
     ngx_int_t                   kbsuggest_scripts[1]; /* dismiss */
@@ -137,140 +141,5 @@ extern ngx_module_t  ngx_http_kefu_module;
 /* ngx_http_kefu_module.c */
 void *ngx_http_kefu_pool_alloc(void *pool, size_t size);
 ngx_http_kefu_worker_stats_t *ngx_http_kefu_worker_stats(void);
-char *ngx_http_kefu_add_scripts(ngx_conf_t *cf,
-    ngx_http_kefu_main_conf_t *kmcf, const ngx_http_kefu_lua_t **scripts,
-    ngx_int_t *ids, ngx_uint_t n);
-
-/* ngx_http_kefu_handler.c */
-ngx_int_t ngx_http_kefu_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_kefu_send_error(ngx_http_request_t *r, ngx_uint_t status,
-    const char *code, const char *message);
-ngx_int_t ngx_http_kefu_send_json(ngx_http_request_t *r, ngx_uint_t status,
-    kefu_buf_t *body);
-ngx_int_t ngx_http_kefu_add_header(ngx_http_request_t *r, const char *key,
-    const char *value);
-ngx_int_t ngx_http_kefu_user_key(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx, const char *suffix, ngx_str_t *key);
-ngx_int_t ngx_http_kefu_tenant_key(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx, const char *suffix, ngx_str_t *key);
-ngx_int_t ngx_http_kefu_unavailable(ngx_http_request_t *r);
-void ngx_http_kefu_add_actions(kefu_buf_t *b, unsigned actions);
-ngx_int_t ngx_http_kefu_redis_started(ngx_http_request_t *r, ngx_int_t rc);
-void ngx_http_kefu_question_hash(ngx_str_t *q, u_char *hex16);
-ngx_int_t ngx_http_kefu_redis_outcome(ngx_http_request_t *r, ngx_int_t rc,
-    ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n, ngx_uint_t expect,
-    const char *what, ngx_str_t *key);
-ngx_int_t ngx_http_kefu_redis_unexpected(ngx_http_request_t *r,
-    ngx_http_kefu_redis_reply_t *rep, const char *what, ngx_str_t *key);
-void ngx_http_kefu_redis_log_reply(ngx_http_request_t *r,
-    ngx_http_kefu_redis_reply_t *rep, const char *what, ngx_str_t *key);
-void ngx_http_kefu_day(time_t now, u_char *buf);
-ngx_int_t ngx_http_kefu_query_uint(ngx_http_request_t *r, const char *name,
-    ngx_uint_t def, ngx_uint_t max, ngx_uint_t *out);
-ngx_int_t ngx_http_kefu_random_id(ngx_http_request_t *r, size_t n,
-    ngx_str_t *id);
-ngx_http_kefu_tenant_t *ngx_http_kefu_find_tenant(
-    ngx_http_kefu_main_conf_t *kmcf, u_char *name, size_t len);
-
-/* endpoints */
-ngx_int_t ngx_http_kefu_health(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx);
-ngx_int_t ngx_http_kefu_whoami(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx);
-char *ngx_http_kefu_status_init_conf(ngx_conf_t *cf,
-    ngx_http_kefu_main_conf_t *kmcf);
-ngx_int_t ngx_http_kefu_ask(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx);
-char *ngx_http_kefu_ask_init_conf(ngx_conf_t *cf,
-    ngx_http_kefu_main_conf_t *kmcf);
-ngx_int_t ngx_http_kefu_admin_search(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx);
-/* ngx_http_kefu_suggest.c, ngx_http_kefu_events.c ("猜你关心") */
-ngx_int_t ngx_http_kefu_suggestions(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx);
-ngx_int_t ngx_http_kefu_events(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx);
-char *ngx_http_kefu_events_init_conf(ngx_conf_t *cf,
-    ngx_http_kefu_main_conf_t *kmcf);
-size_t ngx_http_kefu_sum_entries(ngx_http_kefu_redis_reply_t *rep);
-ngx_int_t ngx_http_kefu_suggest_hot_incr(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx, time_t now, ngx_str_t *key, double *incr,
-    time_t *ttl);
-/* service flows: loss reports, handoff, feedback, stats */
-char *ngx_http_kefu_service_init_conf(ngx_conf_t *cf,
-    ngx_http_kefu_main_conf_t *kmcf);
-ngx_int_t ngx_http_kefu_loss_report_create(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx);
-ngx_int_t ngx_http_kefu_loss_report_get(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx);
-ngx_int_t ngx_http_kefu_admin_loss_report(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx);
-char *ngx_http_kefu_report_replicas(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-ngx_int_t ngx_http_kefu_handoff(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx);
-ngx_int_t ngx_http_kefu_feedback(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx);
-ngx_int_t ngx_http_kefu_admin_stats(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx);
-/* ngx_http_kefu_kbsuggest.c: the trainer's suggestions */
-char *ngx_http_kefu_kbsuggest_init_conf(ngx_conf_t *cf,
-    ngx_http_kefu_main_conf_t *kmcf);
-ngx_int_t ngx_http_kefu_admin_kb_suggestions(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx);
-ngx_int_t ngx_http_kefu_admin_kb_dismiss(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx);
-/* ngx_http_kefu_backoffice.c: the back office's lists and tickets */
-ngx_int_t ngx_http_kefu_admin_loss_reports(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx);
-ngx_int_t ngx_http_kefu_admin_tickets(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx);
-ngx_int_t ngx_http_kefu_admin_ticket(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx);
-
-/* ngx_http_kefu_sessions.c: the worker's copies of the sessions it wrote */
-ngx_int_t ngx_http_kefu_sessions_init_process(ngx_cycle_t *cycle);
-void ngx_http_kefu_sessions_exit_process(ngx_cycle_t *cycle);
-ngx_int_t ngx_http_kefu_sessions_get(ngx_pool_t *pool, ngx_str_t *key,
-    ngx_str_t *value);
-void ngx_http_kefu_sessions_put(ngx_str_t *key, ngx_str_t *value);
-void ngx_http_kefu_sessions_drop(ngx_str_t *key);
-
-/* ngx_http_kefu_tally.c: the tenants' counters, summed per worker */
-#define NGX_HTTP_KEFU_TALLY_COUNT  0    /* hash field, TTL set once */
-#define NGX_HTTP_KEFU_TALLY_RANK   1    /* sorted set, TTL set once */
-#define NGX_HTTP_KEFU_TALLY_HOT    2    /* sorted set, TTL refreshed */
-
-char *ngx_http_kefu_tally_init_conf(ngx_conf_t *cf,
-    ngx_http_kefu_main_conf_t *kmcf);
-ngx_int_t ngx_http_kefu_tally_init_process(ngx_cycle_t *cycle,
-    ngx_http_kefu_main_conf_t *kmcf);
-void ngx_http_kefu_tally_exit_process(ngx_cycle_t *cycle);
-ngx_int_t ngx_http_kefu_tally_add(ngx_http_kefu_tenant_t *t, ngx_uint_t kind,
-    ngx_str_t *key, ngx_str_t *member, double incr, time_t ttl);
-
-/* ngx_http_kefu_learn.c: learned similar questions */
-char *ngx_http_kefu_learn_init_conf(ngx_conf_t *cf,
-    ngx_http_kefu_main_conf_t *kmcf);
-ngx_int_t ngx_http_kefu_learn_init_process(ngx_cycle_t *cycle,
-    ngx_http_kefu_main_conf_t *kmcf);
-ngx_int_t ngx_http_kefu_admin_similar(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx);
-ngx_int_t ngx_http_kefu_admin_similar_delete(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx);
-ngx_int_t ngx_http_kefu_admin_kb_export(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx);
-
-/* ngx_http_kefu_metrics.c */
-char *ngx_http_kefu_metrics_directive(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-char *ngx_http_kefu_metrics_zone_directive(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
-ngx_int_t ngx_http_kefu_metrics_preconfiguration(ngx_conf_t *cf);
-ngx_int_t ngx_http_kefu_metrics_postconfiguration(ngx_conf_t *cf);
-ngx_int_t ngx_http_kefu_metrics_init_process(ngx_cycle_t *cycle);
-void ngx_http_kefu_metrics_exit_process(ngx_cycle_t *cycle);
-void ngx_http_kefu_metrics_ask(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx, ngx_uint_t type, u_char *faq_id,
-    size_t faq_id_len, double confidence);
 
 #endif /* NGX_HTTP_KEFU_MODULE_H */

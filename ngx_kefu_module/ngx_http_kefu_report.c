@@ -17,9 +17,10 @@
  * with the same key finds the report and waits for the replicas again.
  */
 
-#include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_endpoints.h"
+#include "ngx_http_kefu_handler.h"
+#include "ngx_http_kefu_report.h"
 #include "ngx_http_kefu_scripts.h"
-#include "ngx_http_kefu_service.h"
 #include "kefu_report.h"
 #include "kefu_validate.h"
 
@@ -48,6 +49,12 @@ static const kefu_field_t  ngx_http_kefu_lr_change_fields[] = {
 };
 
 
+static ngx_int_t ngx_http_kefu_loss_report_create(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+static ngx_int_t ngx_http_kefu_loss_report_get(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+static ngx_int_t ngx_http_kefu_admin_loss_report(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
 static ngx_int_t ngx_http_kefu_idem_key(ngx_http_request_t *r,
     ngx_str_t *key);
 static void ngx_http_kefu_lr_replicated(ngx_http_request_t *r, void *data,
@@ -76,30 +83,39 @@ static ngx_int_t ngx_http_kefu_lr_location(ngx_http_request_t *r,
     ngx_str_t *id);
 
 
-ngx_int_t
-ngx_http_kefu_report_scripts(ngx_conf_t *cf, ngx_http_kefu_main_conf_t *kmcf)
-{
-    ngx_int_t  *ids;
+/* kmcf->report_scripts[] */
+#define NGX_HTTP_KEFU_LR_CREATE  0
+#define NGX_HTTP_KEFU_LR_UPDATE  1
 
-    /* NGX_HTTP_KEFU_SCRIPT_LR_CREATE, NGX_HTTP_KEFU_SCRIPT_LR_UPDATE */
-    static const ngx_http_kefu_lua_t  *scripts[] = {
-        &ngx_http_kefu_script_loss_report_create,
-        &ngx_http_kefu_script_loss_report_update
-    };
+static const ngx_http_kefu_lua_t  *const ngx_http_kefu_report_scripts[] = {
+    &ngx_http_kefu_script_loss_report_create,
+    &ngx_http_kefu_script_loss_report_update,
+    NULL
+};
 
-    ids = &kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_LR_CREATE];
 
-    if (ngx_http_kefu_add_scripts(cf, kmcf, scripts, ids, 2) != NGX_CONF_OK) {
-        return NGX_ERROR;
-    }
+static ngx_http_kefu_route_t  ngx_http_kefu_report_routes[] = {
+    { ngx_string("loss-reports"), NGX_HTTP_POST,
+      ngx_http_kefu_loss_report_create, 1, 0, 0 },
+    { ngx_string("loss-reports/"), NGX_HTTP_GET,
+      ngx_http_kefu_loss_report_get, 1, 0, 1 },
+    { ngx_string("admin/loss-reports/"), NGX_HTTP_GET|NGX_HTTP_POST,
+      ngx_http_kefu_admin_loss_report, 1, 1, 1 },
+    { ngx_null_string, 0, NULL, 0, 0, 0 }
+};
 
-    return NGX_OK;
-}
+
+const ngx_http_kefu_endpoint_t  ngx_http_kefu_report_endpoint = {
+    ngx_http_kefu_report_routes,
+    ngx_http_kefu_report_scripts,
+    offsetof(ngx_http_kefu_main_conf_t, report_scripts),
+    NULL, NULL, NULL
+};
 
 
 /* POST /v1/loss-reports */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_kefu_loss_report_create(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx)
 {
@@ -227,7 +243,7 @@ ngx_http_kefu_loss_report_create(ngx_http_request_t *r,
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
 
     rc = ngx_http_kefu_redis_eval(r,
-                                  kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_LR_CREATE],
+                                  kmcf->report_scripts[NGX_HTTP_KEFU_LR_CREATE],
                                   9, 24, a, ngx_http_kefu_lr_created, lr);
     return ngx_http_kefu_redis_started(r, rc);
 }
@@ -611,7 +627,7 @@ ngx_http_kefu_lr_location(ngx_http_request_t *r, ngx_str_t *id)
 
 /* GET /v1/loss-reports/{id}: 404 for everyone but the owner */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_kefu_loss_report_get(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx)
 {
@@ -640,7 +656,7 @@ ngx_http_kefu_loss_report_get(ngx_http_request_t *r,
 
 /* GET and POST /v1/admin/loss-reports/{id} */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_kefu_admin_loss_report(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx)
 {
@@ -851,7 +867,7 @@ ngx_http_kefu_lr_change(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
 
     rc = ngx_http_kefu_redis_eval(r,
-                                  kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_LR_UPDATE],
+                                  kmcf->report_scripts[NGX_HTTP_KEFU_LR_UPDATE],
                                   6, 11, a, ngx_http_kefu_lr_changed, lr);
     return ngx_http_kefu_redis_started(r, rc);
 }

@@ -4,7 +4,8 @@
  * call as /v1/ask, touching no session and no counter.
  */
 
-#include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_endpoints.h"
+#include "ngx_http_kefu_handler.h"
 #include "kefu_kb.h"
 #include "kefu_validate.h"
 
@@ -20,7 +21,25 @@ static const kefu_field_t  ngx_http_kefu_search_fields[] = {
 };
 
 
-ngx_int_t
+static ngx_int_t ngx_http_kefu_admin_search(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+
+
+static ngx_http_kefu_route_t  ngx_http_kefu_search_routes[] = {
+    { ngx_string("admin/search"), NGX_HTTP_POST, ngx_http_kefu_admin_search,
+      1, 1, 0 },
+    { ngx_null_string, 0, NULL, 0, 0, 0 }
+};
+
+
+const ngx_http_kefu_endpoint_t  ngx_http_kefu_search_endpoint = {
+    ngx_http_kefu_search_routes,
+    NULL, 0,
+    NULL, NULL, NULL
+};
+
+
+static ngx_int_t
 ngx_http_kefu_admin_search(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 {
     int                         n;

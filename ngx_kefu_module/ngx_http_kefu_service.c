@@ -11,9 +11,9 @@
  * hash tag: legal in Redis Cluster.
  */
 
-#include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_endpoints.h"
+#include "ngx_http_kefu_handler.h"
 #include "ngx_http_kefu_scripts.h"
-#include "ngx_http_kefu_service.h"
 #include "kefu_report.h"
 #include "kefu_validate.h"
 
@@ -52,6 +52,10 @@ static const kefu_field_t  ngx_http_kefu_feedback_fields[] = {
 };
 
 
+static ngx_int_t ngx_http_kefu_handoff(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+static ngx_int_t ngx_http_kefu_feedback(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
 static ngx_int_t ngx_http_kefu_svc_load(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx, ngx_http_kefu_svc_t *svc);
 static void ngx_http_kefu_svc_loaded(ngx_http_request_t *r, void *data,
@@ -65,38 +69,35 @@ static ngx_int_t ngx_http_kefu_feedback_write(ngx_http_request_t *r,
 static void ngx_http_kefu_feedback_done(ngx_http_request_t *r, void *data,
     ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
 static ngx_int_t ngx_http_kefu_stale(ngx_http_request_t *r);
-static ngx_int_t ngx_http_kefu_num(ngx_http_request_t *r, int64_t v,
-    ngx_str_t *s);
 
 
-/* Registers the service flows' scripts (from init_main_conf). */
+/* kmcf->service_scripts[] */
+static const ngx_http_kefu_lua_t  *const ngx_http_kefu_service_scripts[] = {
+    &ngx_http_kefu_script_handoff,
+    &ngx_http_kefu_script_feedback,
+    NULL
+};
 
-char *
-ngx_http_kefu_service_init_conf(ngx_conf_t *cf,
-    ngx_http_kefu_main_conf_t *kmcf)
-{
-    ngx_int_t  *ids;
 
-    /* NGX_HTTP_KEFU_SCRIPT_HANDOFF, NGX_HTTP_KEFU_SCRIPT_FEEDBACK */
-    static const ngx_http_kefu_lua_t  *scripts[] = {
-        &ngx_http_kefu_script_handoff, &ngx_http_kefu_script_feedback
-    };
+static ngx_http_kefu_route_t  ngx_http_kefu_service_routes[] = {
+    { ngx_string("handoff"), NGX_HTTP_POST, ngx_http_kefu_handoff, 1, 0, 0 },
+    { ngx_string("feedback"), NGX_HTTP_POST, ngx_http_kefu_feedback,
+      1, 0, 0 },
+    { ngx_null_string, 0, NULL, 0, 0, 0 }
+};
 
-    if (ngx_http_kefu_report_scripts(cf, kmcf) != NGX_OK
-        || ngx_http_kefu_backoffice_scripts(cf, kmcf) != NGX_OK)
-    {
-        return NGX_CONF_ERROR;
-    }
 
-    ids = &kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_HANDOFF];
-
-    return ngx_http_kefu_add_scripts(cf, kmcf, scripts, ids, 2);
-}
+const ngx_http_kefu_endpoint_t  ngx_http_kefu_service_endpoint = {
+    ngx_http_kefu_service_routes,
+    ngx_http_kefu_service_scripts,
+    offsetof(ngx_http_kefu_main_conf_t, service_scripts),
+    NULL, NULL, NULL
+};
 
 
 /* POST /v1/handoff */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_kefu_handoff(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 {
     const kefu_json_t    *v[2];
@@ -138,7 +139,7 @@ ngx_http_kefu_handoff(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 
 /* POST /v1/feedback */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_kefu_feedback(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 {
     const kefu_json_t    *v[4];
@@ -392,9 +393,8 @@ ngx_http_kefu_handoff_write(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
 
-    rc = ngx_http_kefu_redis_eval(r,
-                                  kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_HANDOFF],
-                                  8, 22, a, ngx_http_kefu_handoff_done, svc);
+    rc = ngx_http_kefu_redis_eval(r, kmcf->service_scripts[0], 8, 22, a,
+                                  ngx_http_kefu_handoff_done, svc);
     return ngx_http_kefu_redis_started(r, rc);
 }
 
@@ -589,9 +589,8 @@ ngx_http_kefu_feedback_write(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
 
-    rc = ngx_http_kefu_redis_eval(r,
-                                  kmcf->scripts[NGX_HTTP_KEFU_SCRIPT_FEEDBACK],
-                                  7, 23, a, ngx_http_kefu_feedback_done, svc);
+    rc = ngx_http_kefu_redis_eval(r, kmcf->service_scripts[1], 7, 23, a,
+                                  ngx_http_kefu_feedback_done, svc);
     return ngx_http_kefu_redis_started(r, rc);
 }
 
@@ -637,124 +636,3 @@ ngx_http_kefu_stale(ngx_http_request_t *r)
                                     "a concurrent request for this session "
                                     "won; retry");
 }
-
-
-static ngx_int_t
-ngx_http_kefu_num(ngx_http_request_t *r, int64_t v, ngx_str_t *s)
-{
-    s->data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
-    if (s->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    s->len = ngx_sprintf(s->data, "%L", v) - s->data;
-
-    return NGX_OK;
-}
-
-
-/* helpers shared by the service flows */
-
-ngx_int_t
-ngx_http_kefu_owner_key(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
-    const char *what, ngx_str_t *rest, ngx_str_t *key)
-{
-    return ngx_http_kefu_owner_key_of(r, ctx, what, &ctx->user, rest, key);
-}
-
-
-ngx_int_t
-ngx_http_kefu_owner_key_of(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
-    const char *what, ngx_str_t *user, ngx_str_t *rest, ngx_str_t *key)
-{
-    size_t  len;
-    u_char  *p;
-
-    len = sizeof("kefu:{}:::") - 1 + ctx->tenant->name.len + ngx_strlen(what)
-          + NGX_SIZE_T_LEN + user->len + (rest ? rest->len + 1 : 0);
-
-    key->data = ngx_pnalloc(r->pool, len);
-    if (key->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_sprintf(key->data, "kefu:{%V}:%s:%uz:%V", &ctx->tenant->name,
-                    what, user->len, user);
-
-    if (rest != NULL) {
-        p = ngx_sprintf(p, ":%V", rest);
-    }
-
-    key->len = p - key->data;
-
-    return NGX_OK;
-}
-
-
-ngx_int_t
-ngx_http_kefu_day_key(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
-    const u_char *day8, const char *suffix, ngx_str_t *key)
-{
-    u_char  buf[32];
-
-    if (ngx_strlen(suffix) > 8) {
-        return NGX_ERROR;
-    }
-
-    (void) ngx_sprintf(buf, "d:%*s%s%Z", (size_t) 8, day8, suffix);
-
-    return ngx_http_kefu_tenant_key(r, ctx, (char *) buf, key);
-}
-
-
-ngx_int_t
-ngx_http_kefu_reply_pairs(ngx_http_request_t *r,
-    ngx_http_kefu_redis_reply_t *rep, size_t skip, kefu_str_t **kv,
-    size_t *n)
-{
-    size_t       i, m;
-    kefu_str_t  *out;
-
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < skip
-        || (rep->elements - skip) % 2)
-    {
-        return NGX_ERROR;
-    }
-
-    m = rep->elements - skip;
-
-    out = ngx_palloc(r->pool, (m + 1) * sizeof(kefu_str_t));
-    if (out == NULL) {
-        return NGX_ERROR;
-    }
-
-    for (i = 0; i < m; i++) {
-        if (rep->element[skip + i]->type != REDIS_REPLY_STRING) {
-            return NGX_ERROR;
-        }
-
-        out[i].data = rep->element[skip + i]->str.data;
-        out[i].len = rep->element[skip + i]->str.len;
-    }
-
-    *kv = out;
-    *n = m / 2;
-
-    return NGX_OK;
-}
-
-
-ngx_int_t
-ngx_http_kefu_send_no_content(ngx_http_request_t *r)
-{
-    if (ngx_http_kefu_add_header(r, "Cache-Control", "no-store") != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    r->headers_out.status = NGX_HTTP_NO_CONTENT;
-    r->headers_out.content_length_n = 0;
-    r->header_only = 1;
-
-    return ngx_http_send_header(r);
-}
-

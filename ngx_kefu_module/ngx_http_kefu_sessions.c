@@ -19,7 +19,8 @@
  * holds"): SLOTS * ENTRY = 8 MiB a worker.
  */
 
-#include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_endpoints.h"
+#include "ngx_http_kefu_sessions.h"
 
 
 #define NGX_HTTP_KEFU_SESSIONS_SLOTS  8192      /* 2^n */
@@ -44,6 +45,9 @@ typedef struct {
 } ngx_http_kefu_sessions_t;
 
 
+static ngx_int_t ngx_http_kefu_sessions_init_process(ngx_cycle_t *cycle,
+    ngx_http_kefu_main_conf_t *kmcf);
+static void ngx_http_kefu_sessions_exit_process(ngx_cycle_t *cycle);
 static ngx_http_kefu_sessions_entry_t *ngx_http_kefu_sessions_find(
     ngx_str_t *key);
 static ngx_http_kefu_sessions_entry_t *ngx_http_kefu_sessions_slot(
@@ -54,8 +58,16 @@ static ngx_http_kefu_sessions_entry_t *ngx_http_kefu_sessions_slot(
 static ngx_http_kefu_sessions_t  ngx_http_kefu_sessions;
 
 
-ngx_int_t
-ngx_http_kefu_sessions_init_process(ngx_cycle_t *cycle)
+const ngx_http_kefu_endpoint_t  ngx_http_kefu_sessions_endpoint = {
+    NULL, NULL, 0, NULL,
+    ngx_http_kefu_sessions_init_process,
+    ngx_http_kefu_sessions_exit_process
+};
+
+
+static ngx_int_t
+ngx_http_kefu_sessions_init_process(ngx_cycle_t *cycle,
+    ngx_http_kefu_main_conf_t *kmcf)
 {
     size_t                     size;
     ngx_http_kefu_sessions_t  *ss;
@@ -85,7 +97,7 @@ ngx_http_kefu_sessions_init_process(ngx_cycle_t *cycle)
 }
 
 
-void
+static void
 ngx_http_kefu_sessions_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_kefu_sessions_t  *ss;

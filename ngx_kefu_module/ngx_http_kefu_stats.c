@@ -8,9 +8,9 @@
  * from the token: an admin sees only his own tenant.
  */
 
-#include "ngx_http_kefu_module.h"
 #include "ngx_http_kefu_dayunion.h"
-#include "ngx_http_kefu_service.h"
+#include "ngx_http_kefu_endpoints.h"
+#include "ngx_http_kefu_handler.h"
 #include "kefu_stats.h"
 
 
@@ -27,13 +27,29 @@ typedef struct {
 } ngx_http_kefu_stats_t;
 
 
+static ngx_int_t ngx_http_kefu_admin_stats(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
 static void ngx_http_kefu_stats_done(ngx_http_request_t *r, void *data,
     ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
 static ngx_int_t ngx_http_kefu_stats_top(ngx_http_kefu_ctx_t *ctx,
     ngx_http_kefu_redis_reply_t *rep, ngx_uint_t faqs, kefu_buf_t *b);
 
 
-ngx_int_t
+static ngx_http_kefu_route_t  ngx_http_kefu_stats_routes[] = {
+    { ngx_string("admin/stats"), NGX_HTTP_GET, ngx_http_kefu_admin_stats,
+      1, 1, 0 },
+    { ngx_null_string, 0, NULL, 0, 0, 0 }
+};
+
+
+const ngx_http_kefu_endpoint_t  ngx_http_kefu_stats_endpoint = {
+    ngx_http_kefu_stats_routes,
+    NULL, 0,
+    NULL, NULL, NULL
+};
+
+
+static ngx_int_t
 ngx_http_kefu_admin_stats(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 {
     char                        day[16];

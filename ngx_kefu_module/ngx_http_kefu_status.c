@@ -3,7 +3,8 @@
  * the caller's calls in Redis so the whole path is exercised).
  */
 
-#include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_endpoints.h"
+#include "ngx_http_kefu_handler.h"
 #include "ngx_http_kefu_scripts.h"
 
 
@@ -13,24 +14,37 @@
 #define NGX_HTTP_KEFU_CALLS_RENEW   1024
 
 
+static ngx_int_t ngx_http_kefu_health(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
+static ngx_int_t ngx_http_kefu_whoami(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
 static void ngx_http_kefu_whoami_done(ngx_http_request_t *r, void *data,
     ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
 
 
-char *
-ngx_http_kefu_status_init_conf(ngx_conf_t *cf,
-    ngx_http_kefu_main_conf_t *kmcf)
-{
-    static const ngx_http_kefu_lua_t  *scripts[] = {
-        &ngx_http_kefu_script_calls_expire
-    };
-
-    return ngx_http_kefu_add_scripts(cf, kmcf, scripts, &kmcf->calls_script,
-                                     1);
-}
+/* kmcf->calls_script */
+static const ngx_http_kefu_lua_t  *const ngx_http_kefu_status_scripts[] = {
+    &ngx_http_kefu_script_calls_expire,
+    NULL
+};
 
 
-ngx_int_t
+static ngx_http_kefu_route_t  ngx_http_kefu_status_routes[] = {
+    { ngx_string("health"), NGX_HTTP_GET, ngx_http_kefu_health, 0, 0, 0 },
+    { ngx_string("whoami"), NGX_HTTP_GET, ngx_http_kefu_whoami, 1, 0, 0 },
+    { ngx_null_string, 0, NULL, 0, 0, 0 }
+};
+
+
+const ngx_http_kefu_endpoint_t  ngx_http_kefu_status_endpoint = {
+    ngx_http_kefu_status_routes,
+    ngx_http_kefu_status_scripts,
+    offsetof(ngx_http_kefu_main_conf_t, calls_script),
+    NULL, NULL, NULL
+};
+
+
+static ngx_int_t
 ngx_http_kefu_health(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 {
     kefu_buf_t                  b;
@@ -55,7 +69,7 @@ ngx_http_kefu_health(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 }
 
 
-ngx_int_t
+static ngx_int_t
 ngx_http_kefu_whoami(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 {
     ngx_int_t                   rc;

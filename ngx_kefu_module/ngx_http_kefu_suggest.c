@@ -13,7 +13,10 @@
  * welcome questions, with "personalized": false.
  */
 
-#include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_endpoints.h"
+#include "ngx_http_kefu_events.h"
+#include "ngx_http_kefu_handler.h"
+#include "ngx_http_kefu_suggest.h"
 #include "kefu_event.h"
 #include "kefu_hot.h"
 #include "kefu_suggest.h"
@@ -56,6 +59,8 @@ static ngx_http_kefu_hot_list_t  *ngx_http_kefu_suggest_hots;
 static ngx_cycle_t               *ngx_http_kefu_suggest_hots_cycle;
 
 
+static ngx_int_t ngx_http_kefu_suggestions(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx);
 static void ngx_http_kefu_suggest_loaded(ngx_http_request_t *r, void *data,
     ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
 static ngx_int_t ngx_http_kefu_suggest_reply(ngx_http_request_t *r,
@@ -63,8 +68,6 @@ static ngx_int_t ngx_http_kefu_suggest_reply(ngx_http_request_t *r,
     ngx_http_kefu_redis_reply_t **replies);
 static ngx_int_t ngx_http_kefu_suggest_hot_key(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx, int64_t start, ngx_str_t *key);
-static ngx_str_t *ngx_http_kefu_suggest_num(ngx_http_request_t *r,
-    ngx_str_t *s, int64_t n);
 static ngx_int_t ngx_http_kefu_suggest_sums(ngx_http_request_t *r,
     ngx_http_kefu_redis_reply_t *rep, kefu_suggest_in_t *in);
 static ngx_http_kefu_hot_list_t *ngx_http_kefu_suggest_hot_list(
@@ -74,7 +77,21 @@ static size_t ngx_http_kefu_suggest_hot(const kefu_kb_t *kb,
     size_t nhot);
 
 
-ngx_int_t
+static ngx_http_kefu_route_t  ngx_http_kefu_suggest_routes[] = {
+    { ngx_string("suggestions"), NGX_HTTP_GET, ngx_http_kefu_suggestions,
+      1, 0, 0 },
+    { ngx_null_string, 0, NULL, 0, 0, 0 }
+};
+
+
+const ngx_http_kefu_endpoint_t  ngx_http_kefu_suggest_endpoint = {
+    ngx_http_kefu_suggest_routes,
+    NULL, 0,
+    NULL, NULL, NULL
+};
+
+
+static ngx_int_t
 ngx_http_kefu_suggestions(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 {
     ngx_int_t                    rc;
@@ -157,8 +174,7 @@ ngx_http_kefu_suggestions(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
                sg->hot_start - t->suggest_hot_half_life * KEFU_HOT_GENERATION,
                &a[10])
            != NGX_OK
-        || ngx_http_kefu_suggest_num(r, &a[7], NGX_HTTP_KEFU_HOT_TOP - 1)
-           == NULL)
+        || ngx_http_kefu_num(r, NGX_HTTP_KEFU_HOT_TOP - 1, &a[7]) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -177,11 +193,9 @@ ngx_http_kefu_suggestions(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
     ngx_str_set(&a[19], "0");
 
     if (ngx_http_kefu_user_key(r, ctx, "asked", &a[15]) != NGX_OK
-        || ngx_http_kefu_suggest_num(r, &a[16],
-                                     sg->now - t->suggest_asked_window)
-           == NULL
-        || ngx_http_kefu_suggest_num(r, &a[20], NGX_HTTP_KEFU_ASKED_MAX)
-           == NULL)
+        || ngx_http_kefu_num(r, sg->now - t->suggest_asked_window, &a[16])
+           != NGX_OK
+        || ngx_http_kefu_num(r, NGX_HTTP_KEFU_ASKED_MAX, &a[20]) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -610,18 +624,4 @@ ngx_http_kefu_suggest_hot_key(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     (void) ngx_sprintf(suffix, "hot:%L%Z", start);
 
     return ngx_http_kefu_tenant_key(r, ctx, (char *) suffix, key);
-}
-
-
-static ngx_str_t *
-ngx_http_kefu_suggest_num(ngx_http_request_t *r, ngx_str_t *s, int64_t n)
-{
-    s->data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
-    if (s->data == NULL) {
-        return NULL;
-    }
-
-    s->len = ngx_sprintf(s->data, "%L", n) - s->data;
-
-    return s;
 }

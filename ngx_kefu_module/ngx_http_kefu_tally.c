@@ -11,8 +11,9 @@
  * the last sums; a crashed worker loses at most one interval.
  */
 
-#include "ngx_http_kefu_module.h"
+#include "ngx_http_kefu_endpoints.h"
 #include "ngx_http_kefu_scripts.h"
+#include "ngx_http_kefu_tally.h"
 
 
 #define NGX_HTTP_KEFU_TALLY_MAX    1024     /* distinct counters */
@@ -48,6 +49,11 @@ typedef struct {
 } ngx_http_kefu_tally_t;
 
 
+static char *ngx_http_kefu_tally_init_conf(ngx_conf_t *cf,
+    ngx_http_kefu_main_conf_t *kmcf);
+static ngx_int_t ngx_http_kefu_tally_init_process(ngx_cycle_t *cycle,
+    ngx_http_kefu_main_conf_t *kmcf);
+static void ngx_http_kefu_tally_exit_process(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_kefu_tally_write(void);
 static ngx_int_t ngx_http_kefu_tally_write_tenant(ngx_uint_t first);
 static ngx_uint_t ngx_http_kefu_tally_key(ngx_http_kefu_tally_entry_t **from,
@@ -60,21 +66,33 @@ static void ngx_http_kefu_tally_timer(ngx_event_t *ev);
 static ngx_http_kefu_tally_t  ngx_http_kefu_tally_sums;
 
 
-char *
+/* kmcf->tally_script */
+static const ngx_http_kefu_lua_t  *const ngx_http_kefu_tally_scripts[] = {
+    &ngx_http_kefu_script_tally,
+    NULL
+};
+
+
+const ngx_http_kefu_endpoint_t  ngx_http_kefu_tally_endpoint = {
+    NULL,
+    ngx_http_kefu_tally_scripts,
+    offsetof(ngx_http_kefu_main_conf_t, tally_script),
+    ngx_http_kefu_tally_init_conf,
+    ngx_http_kefu_tally_init_process,
+    ngx_http_kefu_tally_exit_process
+};
+
+
+static char *
 ngx_http_kefu_tally_init_conf(ngx_conf_t *cf, ngx_http_kefu_main_conf_t *kmcf)
 {
-    static const ngx_http_kefu_lua_t  *scripts[] = {
-        &ngx_http_kefu_script_tally
-    };
-
     ngx_conf_init_msec_value(kmcf->stats_flush, 1000);
 
-    return ngx_http_kefu_add_scripts(cf, kmcf, scripts, &kmcf->tally_script,
-                                     1);
+    return NGX_CONF_OK;
 }
 
 
-ngx_int_t
+static ngx_int_t
 ngx_http_kefu_tally_init_process(ngx_cycle_t *cycle,
     ngx_http_kefu_main_conf_t *kmcf)
 {
@@ -118,7 +136,7 @@ ngx_http_kefu_tally_init_process(ngx_cycle_t *cycle,
 }
 
 
-void
+static void
 ngx_http_kefu_tally_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_kefu_tally_t  *ty;
