@@ -1,7 +1,8 @@
 /*
  * ngx_kefu: the request pipeline shared by every endpoint: routing under
- * any mount prefix, authentication, body reading and JSON parsing, and the
- * JSON error contract.
+ * any mount prefix (the routes of ngx_http_kefu_endpoints[]),
+ * authentication, body reading and JSON parsing, and the JSON error
+ * contract; and the helpers endpoints share (ngx_http_kefu_handler.h).
  */
 
 #include "ngx_http_kefu_endpoints.h"
