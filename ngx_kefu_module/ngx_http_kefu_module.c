@@ -41,6 +41,13 @@ static ngx_command_t  ngx_http_kefu_commands[] = {
       offsetof(ngx_http_kefu_main_conf_t, redis),
       NULL },
 
+    { ngx_string("kefu_redis_cluster"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_kefu_redis_cluster_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_kefu_main_conf_t, redis),
+      NULL },
+
     { ngx_string("kefu_tenant"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_BLOCK|NGX_CONF_TAKE1,
       ngx_http_kefu_tenant_block,

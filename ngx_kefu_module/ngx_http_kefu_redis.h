@@ -1,11 +1,13 @@
 /*
  * ngx_kefu: asynchronous Redis for request handlers.
  *
- * One hiredis async connection per worker, driven by nginx's event loop,
- * shared by every request of the worker; commands pipeline in FIFO order.
- * A request sends a batch (one or more commands, or a script) and gets one
- * callback with replies copied into its pool.  If the request dies first,
- * the callback is not called.
+ * With `kefu_redis`, one hiredis async connection per worker, driven by
+ * nginx's event loop, shared by every request of the worker; commands
+ * pipeline in FIFO order.  With `kefu_redis_cluster`, one such
+ * connection per master of a Redis Cluster, each command routed by the
+ * hash slot of its key.  A request sends a batch (one or more commands,
+ * or a script) and gets one callback with replies copied into its pool.
+ * If the request dies first, the callback is not called.
  */
 
 #ifndef NGX_HTTP_KEFU_REDIS_H
@@ -21,6 +23,13 @@ typedef struct {
     ngx_str_t          host;            /* numeric IP, NUL-terminated */
     ngx_str_t          unix_path;       /* unix socket, NUL-terminated */
     in_port_t          port;
+} ngx_http_kefu_redis_addr_t;
+
+
+typedef struct {
+    ngx_str_t          name;            /* as written, for logs */
+    ngx_array_t       *addrs;           /* ngx_http_kefu_redis_addr_t:
+                                           the server, or the seeds */
     ngx_str_t          password;        /* from password_file=, may be empty */
     ngx_int_t          db;
     ngx_msec_t         timeout;         /* per command */
@@ -28,6 +37,7 @@ typedef struct {
     ngx_uint_t         max_pending;     /* commands in flight per worker */
     ngx_array_t       *scripts;         /* ngx_http_kefu_redis_script_t */
     unsigned           configured:1;
+    unsigned           cluster:1;       /* kefu_redis_cluster */
 } ngx_http_kefu_redis_conf_t;
 
 
@@ -58,10 +68,20 @@ struct ngx_http_kefu_redis_reply_s {
 };
 
 
+/* argv[1] is the key the command is routed by in a cluster */
 typedef struct {
     ngx_uint_t         argc;
     ngx_str_t         *argv;
 } ngx_http_kefu_redis_cmd_t;
+
+
+/* the connection a script's write went to, so that a WAIT can follow it
+ * there (kefu_report_replicas); filled by eval_pinned(), read by
+ * send_pinned(); lives in the request */
+typedef struct {
+    void              *conn;
+    ngx_uint_t         generation;
+} ngx_http_kefu_redis_pin_t;
 
 
 /*
@@ -86,10 +106,13 @@ typedef struct {
 } ngx_http_kefu_redis_stats_t;
 
 
-/* `kefu_redis` directive; conf is the module's main conf, cmd->offset
- * points at its ngx_http_kefu_redis_conf_t. */
+/* `kefu_redis` and `kefu_redis_cluster` directives; conf is the
+ * module's main conf, cmd->offset points at its
+ * ngx_http_kefu_redis_conf_t. */
 char *ngx_http_kefu_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+char *ngx_http_kefu_redis_cluster_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 
 /* Registers a Lua script at configuration time; returns its index. */
 ngx_int_t ngx_http_kefu_redis_add_script(ngx_conf_t *cf,
@@ -119,6 +142,20 @@ ngx_int_t ngx_http_kefu_redis_eval(ngx_http_request_t *r, ngx_uint_t script,
     ngx_uint_t nkeys, ngx_uint_t argc, ngx_str_t *argv,
     ngx_http_kefu_redis_handler_pt handler, void *data);
 
+/* Like eval, and fills pin with the connection that ran the script: in
+ * a cluster, a connection of the key's node that carries only such
+ * scripts and the commands pinned after them. */
+ngx_int_t ngx_http_kefu_redis_eval_pinned(ngx_http_request_t *r,
+    ngx_uint_t script, ngx_uint_t nkeys, ngx_uint_t argc, ngx_str_t *argv,
+    ngx_http_kefu_redis_pin_t *pin, ngx_http_kefu_redis_handler_pt handler,
+    void *data);
+
+/* Like send, on the connection in pin (keyless commands such as WAIT):
+ * NGX_DECLINED when that connection was lost since the script ran. */
+ngx_int_t ngx_http_kefu_redis_send_pinned(ngx_http_request_t *r,
+    ngx_http_kefu_redis_pin_t *pin, ngx_http_kefu_redis_cmd_t *cmds,
+    ngx_uint_t n, ngx_http_kefu_redis_handler_pt handler, void *data);
+
 /* Like eval, for a write nobody waits for: NGX_OK once queued (a failed
  * reply is logged), NGX_DECLINED when Redis is down or the queue full. */
 ngx_int_t ngx_http_kefu_redis_eval_detached(ngx_uint_t script,
@@ -128,10 +165,28 @@ ngx_int_t ngx_http_kefu_redis_eval_detached(ngx_uint_t script,
  * BUSY, OOM, ...): 503; else retrying will not help: 500 */
 ngx_uint_t ngx_http_kefu_redis_error_transient(ngx_str_t *err);
 
-/* 1 when the handshake completed and send() accepts commands */
+/* 1 when the handshake completed and send() accepts commands; in a
+ * cluster, when every slot has a master and all of them are connected */
 ngx_uint_t ngx_http_kefu_redis_connected(void);
 /* 1 when this worker has a `kefu_redis` to talk to */
 ngx_uint_t ngx_http_kefu_redis_configured(void);
 ngx_http_kefu_redis_stats_t *ngx_http_kefu_redis_stats(void);
+
+
+/* a cluster's topology as this worker sees it */
+typedef struct {
+    ngx_str_t          name;            /* ip:port */
+    ngx_uint_t         slots;           /* 0: not a master in the map */
+    ngx_uint_t         up;              /* connections ready */
+    ngx_uint_t         moved;           /* redirects this node answered */
+    ngx_uint_t         ask;
+} ngx_http_kefu_redis_node_info_t;
+
+/* 1 with kefu_redis_cluster; masters, connections up and map refreshes;
+ * node(i) for i = 0.. until it returns NGX_DONE */
+ngx_uint_t ngx_http_kefu_redis_cluster(ngx_uint_t *masters, ngx_uint_t *up,
+    ngx_uint_t *refreshes);
+ngx_int_t ngx_http_kefu_redis_node_info(ngx_uint_t i,
+    ngx_http_kefu_redis_node_info_t *info);
 
 #endif /* NGX_HTTP_KEFU_REDIS_H */

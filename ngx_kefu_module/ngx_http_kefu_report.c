@@ -29,16 +29,17 @@
 
 
 typedef struct {
-    kefu_lr_req_t           req;
-    ngx_str_t               id;
-    ngx_str_t               key;        /* the report's key */
-    time_t                  now;
-    kefu_lr_record_t        rec;        /* admin: the state read */
-    int                     new_status;
-    int                     new_frozen;
-    unsigned                admin:1;
-    unsigned                replay:1;
-    unsigned                replicated:1;
+    kefu_lr_req_t               req;
+    ngx_str_t                   id;
+    ngx_str_t                   key;        /* the report's key */
+    time_t                      now;
+    kefu_lr_record_t            rec;        /* admin: the state read */
+    int                         new_status;
+    int                         new_frozen;
+    ngx_http_kefu_redis_pin_t   pin;        /* where the script ran */
+    unsigned                    admin:1;
+    unsigned                    replay:1;
+    unsigned                    replicated:1;
 } ngx_http_kefu_lr_t;
 
 
@@ -242,18 +243,20 @@ ngx_http_kefu_loss_report_create(ngx_http_request_t *r,
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
 
-    rc = ngx_http_kefu_redis_eval(r,
+    rc = ngx_http_kefu_redis_eval_pinned(r,
                                   kmcf->report_scripts[NGX_HTTP_KEFU_LR_CREATE],
-                                  9, 24, a, ngx_http_kefu_lr_created, lr);
+                                  9, 24, a, &lr->pin,
+                                  ngx_http_kefu_lr_created, lr);
     return ngx_http_kefu_redis_started(r, rc);
 }
 
 
 /*
  * kefu_report_replicas N [timeout=T]: a loss report is acknowledged only
- * once N replicas have it.  WAIT holds the worker's Redis connection
- * while it waits, so its timeout (50ms unless given) must stay under the
- * kefu_redis timeout, which must come first.
+ * once N replicas have it.  WAIT follows the report's script on the same
+ * connection (in a cluster, the report's node's own connection for
+ * them) and holds it while it waits, so its timeout (50ms unless given)
+ * must stay under the kefu_redis timeout, which must come first.
  */
 char *
 ngx_http_kefu_report_replicas(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -490,8 +493,9 @@ ngx_http_kefu_lr_answer(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     cmd.argv = a;
 
     return ngx_http_kefu_redis_started(r,
-               ngx_http_kefu_redis_send(r, &cmd, 1,
-                                        ngx_http_kefu_lr_replicated, lr));
+               ngx_http_kefu_redis_send_pinned(r, &lr->pin, &cmd, 1,
+                                               ngx_http_kefu_lr_replicated,
+                                               lr));
 }
 
 
