@@ -23,6 +23,8 @@
 #define NGX_HTTP_KEFU_METRICS_TENANTS    4096
 #define NGX_HTTP_KEFU_METRICS_WORKERS    128
 #define NGX_HTTP_KEFU_METRICS_NAME       64
+/* Redis Cluster nodes with redirect counters */
+#define NGX_HTTP_KEFU_METRICS_NODES      64
 #define NGX_HTTP_KEFU_METRICS_REPLIES    4            /* KEFU_REPLY_* */
 #define NGX_HTTP_KEFU_METRICS_NONE       ((ngx_uint_t) -1)
 #define NGX_HTTP_KEFU_METRICS_STALE      30           /* seconds */
@@ -87,7 +89,20 @@ typedef struct {
     ngx_atomic_t        configured;
     ngx_atomic_t        connected;
     ngx_atomic_t        pending;
+    ngx_atomic_t        cluster;        /* kefu_redis_cluster */
+    ngx_atomic_t        masters;        /* in its slot map */
+    ngx_atomic_t        up;             /* node connections ready */
 } ngx_http_kefu_metrics_worker_t;
+
+
+/* a Redis Cluster node's redirects, all workers */
+typedef struct {
+    ngx_atomic_t        used;
+    u_char              name[NGX_HTTP_KEFU_METRICS_NAME];
+    size_t              len;
+    ngx_atomic_t        moved;
+    ngx_atomic_t        ask;
+} ngx_http_kefu_metrics_node_t;
 
 
 /* Redis totals of all workers, past and present */
@@ -97,6 +112,7 @@ typedef struct {
     ngx_atomic_t        timeouts;
     ngx_atomic_t        reconnects;
     ngx_atomic_t        rejected;
+    ngx_atomic_t        refreshes;
 } ngx_http_kefu_metrics_redis_t;
 
 
@@ -120,6 +136,7 @@ typedef struct {
     ngx_http_kefu_metrics_endpoint_t    ep[NGX_HTTP_KEFU_METRICS_ENDPOINTS];
     ngx_http_kefu_metrics_worker_t      wk[NGX_HTTP_KEFU_METRICS_WORKERS];
     ngx_http_kefu_metrics_tenant_t      tn[NGX_HTTP_KEFU_METRICS_TENANTS];
+    ngx_http_kefu_metrics_node_t        nd[NGX_HTTP_KEFU_METRICS_NODES];
 } ngx_http_kefu_metrics_sh_t;
 
 
@@ -143,6 +160,9 @@ typedef struct {
     ngx_uint_t                      worker_slot;
     ngx_http_kefu_redis_stats_t     published;  /* Redis counters added */
     ngx_http_kefu_worker_stats_t    published_ws;   /* and the others */
+    ngx_uint_t                      node_slot[NGX_HTTP_KEFU_METRICS_NODES];
+    ngx_uint_t                      node_moved[NGX_HTTP_KEFU_METRICS_NODES];
+    ngx_uint_t                      node_ask[NGX_HTTP_KEFU_METRICS_NODES];
     ngx_event_t                     timer;
     ngx_uint_t                      ncache;
     ngx_http_kefu_metrics_cache_t   cache[NGX_HTTP_KEFU_METRICS_ENDPOINTS];
@@ -160,6 +180,10 @@ static ngx_int_t ngx_http_kefu_metrics_log(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_kefu_metrics_endpoint(
     ngx_http_kefu_metrics_conf_t *mcf, ngx_http_kefu_route_t *route);
 static void ngx_http_kefu_metrics_publish(ngx_http_kefu_metrics_conf_t *mcf);
+static void ngx_http_kefu_metrics_publish_nodes(
+    ngx_http_kefu_metrics_conf_t *mcf);
+static void ngx_http_kefu_metrics_cluster(kefu_buf_t *mb,
+    ngx_http_kefu_metrics_sh_t *sh, time_t now);
 static void ngx_http_kefu_metrics_tick(ngx_event_t *ev);
 static ngx_int_t ngx_http_kefu_metrics_handler(ngx_http_request_t *r);
 static void ngx_http_kefu_metrics_route_name(ngx_http_kefu_route_t *route,
@@ -558,6 +582,10 @@ ngx_http_kefu_metrics_init_process(ngx_cycle_t *cycle)
 
     mcf->worker_slot = slot;
 
+    for (i = 0; i < NGX_HTTP_KEFU_METRICS_NODES; i++) {
+        mcf->node_slot[i] = NGX_HTTP_KEFU_METRICS_NONE;
+    }
+
     mcf->timer.handler = ngx_http_kefu_metrics_tick;
     mcf->timer.data = mcf;
     mcf->timer.log = cycle->log;
@@ -634,6 +662,7 @@ static void
 ngx_http_kefu_metrics_publish(ngx_http_kefu_metrics_conf_t *mcf)
 {
     uint64_t                         lookups, hits;
+    ngx_uint_t                       masters, up;
     ngx_http_kefu_metrics_sh_t      *sh;
     ngx_http_kefu_redis_stats_t     *st;
     ngx_http_kefu_worker_stats_t    *ws;
@@ -647,6 +676,7 @@ ngx_http_kefu_metrics_publish(ngx_http_kefu_metrics_conf_t *mcf)
     ngx_http_kefu_metrics_add(timeouts);
     ngx_http_kefu_metrics_add(reconnects);
     ngx_http_kefu_metrics_add(rejected);
+    ngx_http_kefu_metrics_add(refreshes);
 
     ws = ngx_http_kefu_worker_stats();
 
@@ -678,7 +708,59 @@ ngx_http_kefu_metrics_publish(ngx_http_kefu_metrics_conf_t *mcf)
     wk->configured = ngx_http_kefu_redis_configured();
     wk->connected = ngx_http_kefu_redis_connected();
     wk->pending = st->pending;
+    wk->cluster = ngx_http_kefu_redis_cluster(&masters, &up);
+    wk->masters = masters;
+    wk->up = up;
     wk->updated = ngx_time();
+
+    if (wk->cluster) {
+        ngx_http_kefu_metrics_publish_nodes(mcf);
+    }
+}
+
+
+/* Adds what the worker's redirect counts per node grew by. */
+static void
+ngx_http_kefu_metrics_publish_nodes(ngx_http_kefu_metrics_conf_t *mcf)
+{
+    ngx_uint_t                        i, slot;
+    ngx_http_kefu_metrics_node_t     *nd;
+    ngx_http_kefu_redis_node_info_t   info;
+
+    for (i = 0; i < NGX_HTTP_KEFU_METRICS_NODES; i++) {
+
+        if (ngx_http_kefu_redis_node_info(i, &info) != NGX_OK) {
+            break;
+        }
+
+        if (info.moved == mcf->node_moved[i] && info.ask == mcf->node_ask[i])
+        {
+            continue;
+        }
+
+        slot = mcf->node_slot[i];
+
+        if (slot == NGX_HTTP_KEFU_METRICS_NONE) {
+            slot = ngx_http_kefu_metrics_find(mcf, info.name.data,
+                       info.name.len, &mcf->sh->nd[0].used,
+                       sizeof(ngx_http_kefu_metrics_node_t),
+                       NGX_HTTP_KEFU_METRICS_NODES);
+            if (slot == NGX_HTTP_KEFU_METRICS_NONE) {
+                continue;
+            }
+
+            mcf->node_slot[i] = slot;
+        }
+
+        nd = &mcf->sh->nd[slot];
+
+        (void) ngx_atomic_fetch_add(&nd->moved,
+                                    info.moved - mcf->node_moved[i]);
+        (void) ngx_atomic_fetch_add(&nd->ask, info.ask - mcf->node_ask[i]);
+
+        mcf->node_moved[i] = info.moved;
+        mcf->node_ask[i] = info.ask;
+    }
 }
 
 
@@ -785,6 +867,74 @@ ngx_http_kefu_metrics_endpoint(ngx_http_kefu_metrics_conf_t *mcf,
 
 
 /* "ask", "loss-reports/{id}" for prefix routes, "-" before routing */
+
+/* Redis Cluster topology, when a worker has one: masters in the slot
+ * map (the largest view), node connections ready (all workers), map
+ * refreshes, redirects by the node that answered them */
+static void
+ngx_http_kefu_metrics_cluster(kefu_buf_t *mb, ngx_http_kefu_metrics_sh_t *sh,
+    time_t now)
+{
+    ngx_uint_t                       i, cluster, masters, up;
+    ngx_http_kefu_metrics_node_t    *nd;
+    ngx_http_kefu_metrics_worker_t  *wk;
+
+    cluster = 0;
+    masters = 0;
+    up = 0;
+
+    for (i = 0; i < NGX_HTTP_KEFU_METRICS_WORKERS; i++) {
+        wk = &sh->wk[i];
+
+        if (wk->pid == 0
+            || (time_t) wk->updated + NGX_HTTP_KEFU_METRICS_STALE < now
+            || !wk->cluster)
+        {
+            continue;
+        }
+
+        cluster = 1;
+        masters = ngx_max(masters, (ngx_uint_t) wk->masters);
+        up += wk->up;
+    }
+
+    if (!cluster) {
+        return;
+    }
+
+    kefu_buf_addf(mb,
+        "# HELP kefu_redis_cluster_nodes Redis Cluster masters in the slot "
+        "map.\n"
+        "# TYPE kefu_redis_cluster_nodes gauge\n"
+        "kefu_redis_cluster_nodes %lu\n"
+        "# HELP kefu_redis_cluster_connections_up Redis Cluster node "
+        "connections ready, all workers.\n"
+        "# TYPE kefu_redis_cluster_connections_up gauge\n"
+        "kefu_redis_cluster_connections_up %lu\n"
+        "# HELP kefu_redis_cluster_refreshes_total Redis Cluster slot maps "
+        "read.\n"
+        "# TYPE kefu_redis_cluster_refreshes_total counter\n"
+        "kefu_redis_cluster_refreshes_total %lu\n"
+        "# HELP kefu_redis_cluster_redirects_total MOVED and ASK replies, by "
+        "the node that sent them.\n"
+        "# TYPE kefu_redis_cluster_redirects_total counter\n",
+        (unsigned long) masters, (unsigned long) up,
+        (unsigned long) sh->redis.refreshes);
+
+    for (i = 0; i < NGX_HTTP_KEFU_METRICS_NODES && sh->nd[i].used; i++) {
+        nd = &sh->nd[i];
+
+        kefu_buf_adds(mb, "kefu_redis_cluster_redirects_total{node=");
+        ngx_http_kefu_metrics_label(mb, nd->name, nd->len);
+        kefu_buf_addf(mb, ",kind=\"moved\"} %lu\n",
+                      (unsigned long) nd->moved);
+
+        kefu_buf_adds(mb, "kefu_redis_cluster_redirects_total{node=");
+        ngx_http_kefu_metrics_label(mb, nd->name, nd->len);
+        kefu_buf_addf(mb, ",kind=\"ask\"} %lu\n", (unsigned long) nd->ask);
+    }
+}
+
 
 static void
 ngx_http_kefu_metrics_route_name(ngx_http_kefu_route_t *route, u_char *buf,
@@ -1008,6 +1158,8 @@ ngx_http_kefu_metrics_handler(ngx_http_request_t *r)
                       (unsigned long) wk->worker, (unsigned long) wk->pid,
                       (unsigned long) wk->pending);
     }
+
+    ngx_http_kefu_metrics_cluster(&mb, sh, now);
 
     kefu_buf_addf(&mb,
         "# HELP kefu_redis_commands_total Redis commands sent.\n"

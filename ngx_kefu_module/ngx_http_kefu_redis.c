@@ -61,9 +61,21 @@ ngx_http_kefu_redis_init_process(ngx_cycle_t *cycle,
         return NGX_ERROR;
     }
 
-    ngx_http_kefu_redis_connect(&node->conn);
+    ngx_http_kefu_redis_connect_soon(&node->conn);
 
     return NGX_OK;
+}
+
+
+/*
+ * Connects from the event loop's first round: the rest of the worker's
+ * start (knowledge bases, session copies) may take longer than
+ * connect_timeout, which would expire before the first reply is read.
+ */
+void
+ngx_http_kefu_redis_connect_soon(ngx_http_kefu_redis_conn_t *conn)
+{
+    ngx_add_timer(&conn->reconnect, 1);
 }
 
 
@@ -354,8 +366,12 @@ ngx_http_kefu_redis_route(ngx_http_kefu_redis_part_t *part)
 }
 
 
-/* 1 when a new batch is taken: in a cluster, once a map is known (a
- * batch for a node that is down waits for it within its timeout) */
+/*
+ * 1 when a new batch is taken.  In a cluster, once a map is known (a
+ * batch for a node that is down waits for it within its timeout), or
+ * while a node is being connected or asked for the first one; not when
+ * no node answers, or the one that did is no cluster.
+ */
 ngx_uint_t
 ngx_http_kefu_redis_serving(void)
 {
@@ -366,7 +382,26 @@ ngx_http_kefu_redis_serving(void)
     rd = &ngx_http_kefu_redis;
 
     if (rd->slots) {
-        return rd->masters > 0;
+        if (rd->masters > 0) {
+            return 1;
+        }
+
+        if (rd->refresh_error) {
+            return 0;
+        }
+
+        for (q = ngx_queue_head(&rd->nodes);
+             q != ngx_queue_sentinel(&rd->nodes);
+             q = ngx_queue_next(q))
+        {
+            node = ngx_queue_data(q, ngx_http_kefu_redis_node_t, queue);
+
+            if (node->conn.state != NGX_HTTP_KEFU_REDIS_DOWN) {
+                return 1;
+            }
+        }
+
+        return 0;
     }
 
     if (ngx_queue_empty(&rd->nodes)) {
@@ -456,8 +491,7 @@ ngx_http_kefu_redis_stats(void)
 
 
 ngx_uint_t
-ngx_http_kefu_redis_cluster(ngx_uint_t *masters, ngx_uint_t *up,
-    ngx_uint_t *refreshes)
+ngx_http_kefu_redis_cluster(ngx_uint_t *masters, ngx_uint_t *up)
 {
     ngx_queue_t                 *q;
     ngx_http_kefu_redis_t       *rd;
@@ -467,7 +501,6 @@ ngx_http_kefu_redis_cluster(ngx_uint_t *masters, ngx_uint_t *up,
 
     *masters = rd->masters;
     *up = 0;
-    *refreshes = rd->refreshes;
 
     for (q = ngx_queue_head(&rd->nodes);
          q != ngx_queue_sentinel(&rd->nodes);

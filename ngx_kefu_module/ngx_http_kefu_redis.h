@@ -103,6 +103,7 @@ typedef struct {
     ngx_atomic_uint_t  reconnects;      /* connection attempts but the 1st */
     ngx_atomic_uint_t  rejected;        /* refused while down or full */
     ngx_atomic_uint_t  pending;         /* commands awaiting a reply */
+    ngx_atomic_uint_t  refreshes;       /* cluster slot maps read */
 } ngx_http_kefu_redis_stats_t;
 
 
@@ -182,10 +183,10 @@ typedef struct {
     ngx_uint_t         ask;
 } ngx_http_kefu_redis_node_info_t;
 
-/* 1 with kefu_redis_cluster; masters, connections up and map refreshes;
- * node(i) for i = 0.. until it returns NGX_DONE */
-ngx_uint_t ngx_http_kefu_redis_cluster(ngx_uint_t *masters, ngx_uint_t *up,
-    ngx_uint_t *refreshes);
+/* 1 with kefu_redis_cluster, with the masters in the map and the
+ * connections up; node_info(i) for i = 0.. until it returns NGX_DONE
+ * (a node keeps its i for the life of the worker) */
+ngx_uint_t ngx_http_kefu_redis_cluster(ngx_uint_t *masters, ngx_uint_t *up);
 ngx_int_t ngx_http_kefu_redis_node_info(ngx_uint_t i,
     ngx_http_kefu_redis_node_info_t *info);
 

@@ -74,7 +74,7 @@ ngx_http_kefu_redis_cluster_init(ngx_cycle_t *cycle)
         }
 
         node->seed = 1;
-        ngx_http_kefu_redis_connect(&node->conn);
+        ngx_http_kefu_redis_connect_soon(&node->conn);
     }
 
     ngx_add_timer(&rd->refresh, NGX_HTTP_KEFU_REDIS_REFRESH_FAST);
@@ -355,7 +355,7 @@ ngx_http_kefu_redis_map_apply(void)
 
     rd = &ngx_http_kefu_redis;
 
-    rd->refreshes++;
+    rd->stats.refreshes++;
 
     changed = ngx_memcmp(rd->slots, rd->next, NGX_HTTP_KEFU_REDIS_SLOTS
                          * sizeof(ngx_http_kefu_redis_node_t *));

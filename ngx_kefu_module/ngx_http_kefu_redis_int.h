@@ -180,7 +180,6 @@ typedef struct {
     ngx_http_kefu_redis_node_t     **next;          /* map being read */
     ngx_uint_t                       masters;
     ngx_uint_t                       covered;       /* slots with one */
-    ngx_uint_t                       refreshes;
     ngx_event_t                      refresh;
     ngx_msec_t                       refresh_sent;  /* 0: none in flight */
     ngx_http_kefu_redis_node_t      *refresh_node;  /* asked last */
@@ -226,6 +225,7 @@ ngx_http_kefu_redis_conn_t *ngx_http_kefu_redis_route(
 ngx_uint_t ngx_http_kefu_redis_slot(ngx_str_t *key);
 ngx_uint_t ngx_http_kefu_redis_serving(void);
 void ngx_http_kefu_redis_ready(ngx_http_kefu_redis_conn_t *conn);
+void ngx_http_kefu_redis_connect_soon(ngx_http_kefu_redis_conn_t *conn);
 
 /* ngx_http_kefu_redis_cluster.c */
 ngx_int_t ngx_http_kefu_redis_cluster_init(ngx_cycle_t *cycle);

@@ -48,6 +48,7 @@ static ngx_int_t
 ngx_http_kefu_health(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 {
     kefu_buf_t                  b;
+    ngx_uint_t                  masters, up;
     const char                 *redis;
     ngx_http_kefu_main_conf_t  *kmcf;
 
@@ -60,10 +61,19 @@ ngx_http_kefu_health(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
         redis = ngx_http_kefu_redis_connected() ? "up" : "down";
     }
 
-    kefu_buf_init(&b, &ctx->alloc, 128);
+    kefu_buf_init(&b, &ctx->alloc, 192);
     kefu_buf_addf(&b, "{\"status\":\"ok\",\"version\":\"%s\","
-                  "\"redis\":\"%s\",\"tenants\":%lu}\n",
-                  KEFU_VERSION, redis, (unsigned long) kmcf->tenants.nelts);
+                  "\"redis\":\"%s\",", KEFU_VERSION, redis);
+
+    /* this worker's view of the cluster */
+    if (ngx_http_kefu_redis_cluster(&masters, &up)) {
+        kefu_buf_addf(&b, "\"redis_cluster\":{\"masters\":%lu,"
+                      "\"connections_up\":%lu},", (unsigned long) masters,
+                      (unsigned long) up);
+    }
+
+    kefu_buf_addf(&b, "\"tenants\":%lu}\n",
+                  (unsigned long) kmcf->tenants.nelts);
 
     return ngx_http_kefu_send_json(r, NGX_HTTP_OK, &b);
 }
