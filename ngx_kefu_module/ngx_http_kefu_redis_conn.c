@@ -342,8 +342,9 @@ check:
         switch (err) {
 
         case NGX_HTTP_KEFU_REDIS_EAUTH:
-            ngx_http_kefu_redis_failed(conn, err, "authentication failed (check "
-                                       "password_file): %s", reply->str);
+            ngx_http_kefu_redis_failed(conn, err, "authentication failed "
+                                       "(check password_file): %s",
+                                       reply->str);
             break;
 
         case NGX_HTTP_KEFU_REDIS_EPING:
@@ -360,7 +361,8 @@ check:
             break;
 
         case NGX_HTTP_KEFU_REDIS_ESELECT:
-            ngx_http_kefu_redis_failed(conn, err, "SELECT failed: %s", reply->str);
+            ngx_http_kefu_redis_failed(conn, err, "SELECT failed: %s",
+                                       reply->str);
             break;
 
         default:
