@@ -133,6 +133,14 @@ is($r->{status}, 200, 'whoami during the migration (ASK)')
     or diag($r->{content});
 is(($r->{json} || {})->{calls}, 2, '... counted on the new node');
 
+# slot maps that differed from the worker's last one
+sub map_changes {
+    my @l = ($t->error_log =~ /kefu_redis_cluster: slot map:/g);
+    return scalar @l;
+}
+
+my $before = map_changes();
+
 for my $p (@ports) {
     rc($p, 'CLUSTER', 'SETSLOT', $slot, 'NODE', $dst_id);
 }
@@ -146,16 +154,19 @@ for my $n (3 .. 6) {
 is(rc($dst, 'GET', $key), 6, 'the counter lives on the new master');
 
 my $m;
-for (1 .. 100) {
-    $m = $t->get('/metrics')->{content} // '';
-    last if $m =~ /node="127.0.0.1:$src",kind="moved"\} [1-9]/;
-    sleep 0.05;
-}
 my $redirects = 'kefu_redis_cluster_redirects_total'
                 . "\\{node=\"127.0.0.1:$src\",kind";
+for (1 .. 100) {
+    $m = $t->get('/metrics')->{content} // '';
+    last if $m =~ /^$redirects="moved"\} [1-9]/m;
+    sleep 0.05;
+}
 like($m, qr/^$redirects="ask"\} [1-9]/m, 'ASK counted for the source node');
-like($m, qr/^$redirects="moved"\} [1-9]/m,
-     'MOVED counted for the source node');
+# a periodic refresh (every 5 s) may have learnt the move first on a
+# slow machine: then no MOVED was needed
+ok($m =~ /^$redirects="moved"\} [1-9]/m || map_changes() > $before,
+   'the move was learnt: MOVED counted for the source node, or a new '
+   . 'map read') or diag($m);
 like($m, qr/^kefu_redis_cluster_nodes 3$/m, 'metrics: 3 masters');
 like($m, qr/^kefu_redis_cluster_connections_up [1-9]/m,
      'metrics: connections up');
