@@ -55,7 +55,8 @@ sub new {
     make_path($self->{dir});
     my $existing = !grep { !-s "$self->{dir}/$_/nodes.conf" }
                         @{ $self->{ports} };
-    $self->start_node($_) for @{ $self->{ports} };
+    # (running nodes of DIR, `make cluster` twice, are left as they are)
+    $self->start_node($_) for grep { !$self->alive($_) } @{ $self->{ports} };
     if (!$existing) {
         my @addrs = map { "127.0.0.1:$_" } @{ $self->{ports} };
         my $out = `redis-cli --cluster create @addrs --cluster-replicas $self->{replicas} --cluster-yes 2>&1`;
@@ -64,6 +65,13 @@ sub new {
     $self->wait_ok(30) or die "KefuCluster: cluster not ok:\n"
         . $self->node_cmd($self->{ports}[0], 'CLUSTER', 'INFO');
     return $self;
+}
+
+# the nodes an earlier new(dir => DIR, keep => 1) left, to stop them
+sub attach {
+    my ($class, $dir) = @_;
+    my @ports = sort { $a <=> $b } map { m{/(\d+)$} ? $1 : () } glob "$dir/*";
+    return bless { dir => $dir, ports => \@ports, keep => 1 }, $class;
 }
 
 sub free_port {

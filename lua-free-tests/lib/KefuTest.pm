@@ -16,6 +16,13 @@ package KefuTest;
 #   KEFU_RECORD=dir     append every /v1/ response to dir/*.jsonl for
 #                       tools/openapi-check.mjs
 #   KEFU_KEEP=1         keep the temp dir
+#   KEFU_TEST_REDIS=cluster
+#                       the harness's Redis is a 3-master + 3-replica
+#                       Redis Cluster (KefuCluster.pm; new(cluster => 1)
+#                       asks for one in any case): nginx gets
+#                       kefu_redis_cluster with every node as a seed,
+#                       redis_cmd goes through the cluster, stop_redis /
+#                       start_redis stop and start every node
 
 use strict;
 use warnings;
@@ -25,6 +32,7 @@ use File::Basename qw(dirname);
 use File::Path qw(make_path);
 use File::Temp qw(tempdir);
 use HTTP::Tiny;
+use KefuCluster;
 use IO::Socket::INET;
 use JSON::PP;
 use POSIX qw(:sys_wait_h);
@@ -37,6 +45,7 @@ our $TOP = abs_path(dirname(__FILE__) . '/../..');
 our $NGINX = $ENV{KEFU_NGINX} || '/usr/sbin/nginx';
 our $JSON = JSON::PP->new->utf8->canonical;
 our $VALGRIND = $ENV{KEFU_VALGRIND} ? 1 : 0;
+our $CLUSTER = ($ENV{KEFU_TEST_REDIS} // '') eq 'cluster' ? 1 : 0;
 
 # HTTP::Tiny writes a request's header and body apart: without
 # TCP_NODELAY the body waits for the delayed ACK (40 ms a request).
@@ -67,7 +76,7 @@ END {
     for my $t (grep { defined } values %LIVE) {
         eval {
             $t->stop_nginx if $t->{dir} && -f "$t->{dir}/nginx.pid";
-            $t->stop_redis if $t->{dir} && -f "$t->{dir}/redis/redis.pid";
+            $t->stop_redis if $t->redis_started;
         };
     }
 }
@@ -75,6 +84,7 @@ END {
 sub new {
     my ($class, %o) = @_;
     my $self = bless { %o }, $class;
+    $self->{cluster} //= $CLUSTER;
 
     $LIVE{refaddr $self} = $self;
     weaken $LIVE{refaddr $self};
@@ -156,6 +166,7 @@ sub make_cert {
 sub start_redis {
     my ($self, %o) = @_;
     my $d = $self->{dir};
+    return $self->start_cluster(%o) if $self->{cluster};
     my @args = ('redis-server', '--port', $self->{redis_port},
                 '--bind', '127.0.0.1', '--dir', "$d/redis",
                 '--daemonize', 'yes', '--pidfile', "$d/redis/redis.pid",
@@ -173,8 +184,36 @@ sub start_redis {
     die "redis did not start";
 }
 
+# Cluster mode: the nodes in $dir/cluster, created the first time and
+# started again as they were after stop_redis.  redis_port is a master's.
+sub start_cluster {
+    my ($self, %o) = @_;
+    if ($self->{kc}) {
+        $self->{kc}->start_all or die "cluster not ok after restart";
+    } else {
+        $self->{kc} = KefuCluster->new(
+            dir => "$self->{dir}/cluster",
+            appendfsync => $o{appendfsync} || $self->{appendfsync}
+                           || 'always',
+            extra_conf => [map { s/^--//r } @{ $self->{redis_args} || [] }]);
+    }
+    $self->{redis_port} = ($self->{kc}->masters)[0];
+    return 1;
+}
+
+sub cluster { $_[0]{kc} }
+
+sub redis_started {
+    my ($self) = @_;
+    return 0 unless $self->{dir};
+    return $self->{kc} ? scalar(grep { $self->{kc}->alive($_) }
+                                     $self->{kc}->ports)
+                       : -f "$self->{dir}/redis/redis.pid";
+}
+
 sub redis_pid {
     my ($self) = @_;
+    return $self->{kc}->node_pid($self->{redis_port}) if $self->{kc};
     my $pid = $self->read_file("redis/redis.pid");
     chomp $pid;
     return $pid;
@@ -182,6 +221,7 @@ sub redis_pid {
 
 sub stop_redis {
     my ($self, $sig) = @_;
+    return $self->{kc}->stop_all($sig || 'TERM') if $self->{kc};
     my $pid = $self->redis_pid or return;
     kill $sig || 'TERM', $pid;
     for (1 .. 200) {
@@ -194,6 +234,7 @@ sub stop_redis {
 # A tiny synchronous RESP client for assertions (not used by the module).
 sub redis_cmd {
     my ($self, @cmd) = @_;
+    return $self->{kc}->cmd(@cmd) if $self->{kc};
     utf8::encode($_) for @cmd;
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                   PeerPort => $self->{redis_port},
@@ -232,10 +273,14 @@ sub read_resp {
 sub conf {
     my ($self) = @_;
     my $d = $self->{dir};
+    my $timeout = 'timeout='
+        . ($self->{redis_timeout} // ($VALGRIND ? '5s' : '300ms'));
     my $redis = $self->{redis_directive}
-        // ($self->{redis_port}
-            ? "kefu_redis 127.0.0.1:$self->{redis_port} timeout="
-              . ($VALGRIND ? "5s;" : "300ms;")
+        // ($self->{kc}
+            ? 'kefu_redis_cluster ' . join(' ', $self->{kc}->seeds)
+              . " $timeout;"
+            : $self->{redis_port}
+            ? "kefu_redis 127.0.0.1:$self->{redis_port} $timeout;"
             : '');
     my $tenants = '';
     for my $t (@{ $self->{tenants} }) {
@@ -364,7 +409,7 @@ sub wait_redis_up {
 sub redis_running {
     my ($self) = @_;
     return $self->{redis_port} && !defined $self->{redis_directive}
-        && -f "$self->{dir}/redis/redis.pid";
+        && $self->redis_started;
 }
 
 sub wait_workers_connected {
@@ -493,7 +538,7 @@ sub final_check {
     $ctx->ok(!@bad, "harness: error.log of $self->{dir} clean after stop");
     $ctx->diag(join "\n", @bad[0 .. ($#bad > 30 ? 30 : $#bad)]) if @bad;
     $ctx->release;
-    $self->stop_redis if -f "$self->{dir}/redis/redis.pid";
+    $self->stop_redis if $self->redis_started;
 }
 
 sub DESTROY {
@@ -507,7 +552,7 @@ sub DESTROY {
         eval { $self->final_check };
     }
     $self->stop_nginx if $self->{dir} && -f "$self->{dir}/nginx.pid";
-    $self->stop_redis if $self->{dir} && -f "$self->{dir}/redis/redis.pid";
+    $self->stop_redis if $self->redis_started;
 }
 
 # --- tokens ----------------------------------------------------------
