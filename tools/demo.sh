@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The demo service behind `make run` / `make stop` / `make reload`: a private
-# Redis and Debian's nginx with the kefu module and a demo tenant, all state
-# under run/demo/ in the checkout.
+# The demo service behind `make run` / `make stop` / `make reload` /
+# `make cluster`: a private Redis (or a Redis Cluster) and Debian's nginx
+# with the kefu module and a demo tenant, all state under run/demo/ in the
+# checkout (the local cluster of `make cluster` under build/cluster/).
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,14 +14,37 @@ kb=${KEFU_KB:-$top/demo/kb.json}
 module=${KEFU_MODULE:-$top/build/nginx/ngx_http_kefu_module.so}
 nginx=${KEFU_NGINX:-/usr/sbin/nginx}
 webnpm=${KEFU_WEB_NPM:-$top/build/web-npm}
+cluster_dir=$top/build/cluster
+cluster_port=${KEFU_CLUSTER_PORT:-7101}
 
-if [ -n "${KEFU_REDIS:-}" ]; then
-    redis_addr=$KEFU_REDIS
-    own_redis=0
-else
-    redis_addr=127.0.0.1:$redis_port
-    own_redis=1
+# `make reload` without KEFU_REDIS / KEFU_REDIS_CLUSTER keeps the Redis
+# the demo was started on
+if [ "${1:-}" = reload ] && [ -z "${KEFU_REDIS:-}${KEFU_REDIS_CLUSTER:-}" ] \
+   && [ -f "$dir/redis.env" ]; then
+    # shellcheck disable=SC1091
+    . "$dir/redis.env"
 fi
+
+redis_opts="timeout=200ms connect_timeout=500ms"
+mode() {
+    if [ -n "${KEFU_REDIS_CLUSTER:-}" ]; then
+        redis_addr="Redis Cluster, seeds $KEFU_REDIS_CLUSTER (loss reports"
+        redis_addr+=" acknowledged once a replica has them)"
+        # a loss report is acknowledged once a replica of its master has it
+        redis_conf="kefu_redis_cluster ${KEFU_REDIS_CLUSTER//,/ } $redis_opts;"
+        redis_conf+="\n    kefu_report_replicas 1;"
+        own_redis=0
+    elif [ -n "${KEFU_REDIS:-}" ]; then
+        redis_addr=$KEFU_REDIS
+        redis_conf="kefu_redis $redis_addr $redis_opts;"
+        own_redis=0
+    else
+        redis_addr=127.0.0.1:$redis_port
+        redis_conf="kefu_redis $redis_addr $redis_opts;"
+        own_redis=1
+    fi
+}
+mode
 
 running() {
     [ -f "$1" ] && kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null
@@ -56,7 +80,7 @@ appendfsync always
 EOF
 
     sed -e "s|@DIR@|$dir|g" -e "s|@MODULE@|$module|g" -e "s|@KB@|$kb|g" \
-        -e "s|@REDIS@|$redis_addr|g" -e "s|@HTTP_PORT@|$http_port|g" \
+        -e "s|@REDIS_CONF@|$redis_conf|g" -e "s|@HTTP_PORT@|$http_port|g" \
         -e "s|@HTTPS_PORT@|$https_port|g" \
         "$top/demo/nginx.conf.in" > "$dir/nginx.conf"
     sed -e "s|@WEB@|$top/web|g" -e "s|@WEBNPM@|$webnpm|g" \
@@ -66,6 +90,8 @@ EOF
 start() {
     [ -f "$module" ] || { echo "demo: build the module first" >&2; exit 1; }
     write_files
+    printf 'KEFU_REDIS=%q\nKEFU_REDIS_CLUSTER=%q\n' "${KEFU_REDIS:-}" \
+        "${KEFU_REDIS_CLUSTER:-}" > "$dir/redis.env"
 
     if [ "$own_redis" = 1 ] && ! running "$dir/redis/redis.pid"; then
         redis-server "$dir/redis.conf"
@@ -168,7 +194,20 @@ stop() {
             sleep 0.05
         done
     fi
+    if [ -d "$cluster_dir" ]; then
+        "$top/tools/cluster.pl" stop "$cluster_dir"
+    fi
     echo "ngx_kefu demo stopped"
+}
+
+# the local cluster (3 masters + 3 replicas on ports KEFU_CLUSTER_PORT..+5)
+# and the demo on it
+cluster() {
+    KEFU_REDIS_CLUSTER=$("$top/tools/cluster.pl" start "$cluster_dir" \
+                         "$cluster_port")
+    export KEFU_REDIS_CLUSTER
+    mode
+    start
 }
 
 reload() {
@@ -180,7 +219,8 @@ reload() {
 
 case "${1:-}" in
     start) start ;;
+    cluster) cluster ;;
     stop) stop ;;
     reload) reload ;;
-    *) echo "usage: $0 start|stop|reload" >&2; exit 2 ;;
+    *) echo "usage: $0 start|cluster|stop|reload" >&2; exit 2 ;;
 esac
