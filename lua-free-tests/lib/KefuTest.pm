@@ -273,14 +273,10 @@ sub read_resp {
 sub conf {
     my ($self) = @_;
     my $d = $self->{dir};
-    my $timeout = 'timeout='
-        . ($self->{redis_timeout} // ($VALGRIND ? '5s' : '300ms'));
     my $redis = $self->{redis_directive}
-        // ($self->{kc}
-            ? 'kefu_redis_cluster ' . join(' ', $self->{kc}->seeds)
-              . " $timeout;"
-            : $self->{redis_port}
-            ? "kefu_redis 127.0.0.1:$self->{redis_port} $timeout;"
+        // ($self->{redis_port}
+            ? $self->redis_line('timeout='
+                  . ($self->{redis_timeout} // ($VALGRIND ? '5s' : '300ms')))
             : '');
     my $tenants = '';
     for my $t (@{ $self->{tenants} }) {
@@ -334,6 +330,16 @@ $ssl
     }
 }
 EOF
+}
+
+# The directive for the harness's Redis (kefu_redis, or kefu_redis_cluster
+# with every node as a seed) with these parameters, e.g. 'max_pending=3'
+sub redis_line {
+    my ($self, $params) = @_;
+    my $addr = $self->{kc} ? join(' ', $self->{kc}->seeds)
+                           : "127.0.0.1:$self->{redis_port}";
+    return ($self->{kc} ? 'kefu_redis_cluster' : 'kefu_redis')
+        . " $addr $params;";
 }
 
 sub nginx_env {
@@ -414,14 +420,17 @@ sub redis_running {
 
 sub wait_workers_connected {
     my ($self, $before) = @_;
-    my $want = $before + ($VALGRIND ? 1 : $self->{workers} || 2);
+    # a cluster: every worker connects to every master
+    my $want = $before + ($VALGRIND ? 1 : $self->{workers} || 2)
+        * ($self->{kc} ? scalar($self->{kc}->masters) : 1);
     for (1 .. 200) {
         return if $self->redis_pings >= $want;
         sleep 0.025;
     }
 }
 
-# Redis' count of PINGs: each worker's connection handshake ends with one
+# Redis' count of PINGs (the masters' sum on a cluster): each worker's
+# connection handshake ends with one
 sub redis_pings {
     my ($self) = @_;
     my $info = $self->redis_cmd('INFO', 'commandstats');

@@ -366,8 +366,7 @@ $t->final_check;
 # a page is 1 + items commands; they must fit under max_pending, so the
 # pages get smaller instead of being refused (503) every time
 my $s = KefuTest->new(no_ssl => 1, no_start => 1);
-$s->{redis_directive} = "kefu_redis 127.0.0.1:$s->{redis_port} "
-                      . 'timeout=300ms max_pending=3;';
+$s->{redis_directive} = $s->redis_line('timeout=300ms max_pending=3');
 $s->start_nginx;
 FakeRedis::time_to_recover($s, '/kefu/v1/whoami', $s->token('u1'), 10, 4)
     // die 'Redis not connected';
