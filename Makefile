@@ -189,3 +189,30 @@ web-npm:
 
 browser-npm:
 	@$(TOP)/tools/npm-ci.sh $(TOP)/lua-free-tests/browser $(BUILD)/browser-npm
+
+# --- Redis Cluster (issue 11) ------------------------------------------
+
+.PHONY: cluster test-cluster bench-cluster
+
+# the demo on a local 3-master + 3-replica Redis Cluster (127.0.0.1, ports
+# KEFU_CLUSTER_PORT..+5, default 7101..7106, state in build/cluster/);
+# `make stop` stops it too
+cluster: deps
+	@$(MAKE) --no-print-directory module tools web-npm
+	@$(TOP)/tools/demo.sh cluster
+
+# the behaviour tests that make sense on a cluster, each against its own
+# real cluster (KEFU_TEST_REDIS=cluster, lua-free-tests/lib/KefuCluster.pm),
+# and the cluster's own tests (8x), with the ASan build
+CLUSTER_TESTS ?= $(addprefix lua-free-tests/t/, 30-ask.t 31-ask-sessions.t \
+    40-suggestions.t 50-loss-reports.t 52-loss-concurrency.t \
+    53-handoff-feedback.t 54-stats.t 58-backoffice.t) \
+    $(sort $(wildcard lua-free-tests/t/8*.t))
+test-cluster: module-asan tools
+	@cd $(TOP) && KEFU_TEST_REDIS=cluster KEFU_MODULE=$(MODULE_ASAN) \
+	    prove -I lua-free-tests/lib $(PROVE_ARGS) $(CLUSTER_TESTS)
+
+# ask, suggestions and loss reports on the local cluster vs one Redis,
+# in one run (bench/cluster-bench.sh)
+bench-cluster: module tools
+	@$(TOP)/bench/cluster-bench.sh
