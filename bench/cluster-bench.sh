@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# Redis Cluster against one Redis (issue 11, target >= 85 %): the same
+# module and configuration on two nginx, one with `kefu_redis` on a
+# private redis-server, one with `kefu_redis_cluster` on a local
+# 3-master + 3-replica cluster (lua-free-tests/lib/KefuCluster.pm), both
+# Redis with the same AOF setting, in one run:
+#   ask          POST /v1/ask, 10k-FAQ KB, continued sessions (bench/ask.lua)
+#   suggestions  GET /v1/suggestions?limit=5&scene=bill, 200-event trail,
+#                10k-FAQ KB (bench/suggest-kb.pl)
+#   reports      POST /v1/loss-reports, a new report per request
+# Each round runs every endpoint on both, alternating which goes first;
+# the cluster's ratio of each round is against the single Redis run next
+# to it; medians over ROUNDS (3).  No kefu_report_replicas on either side
+# (one Redis has no replica to wait for).
+#
+#   bench/cluster-bench.sh                 # wrk -t2 -c50 -d5s, 2 workers
+#   ROUNDS=5 DURATION=10s bench/cluster-bench.sh
+set -euo pipefail
+
+. "$(dirname "$0")/setup.sh"
+export FAQS=${FAQS:-10000}
+bench_setup cluster-bench redis-cli redis-server
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+perl "$top/bench/gen-kb.pl" "$FAQS" "$tmp/ask-kb.json"
+perl "$top/bench/suggest-kb.pl" "$FAQS" > "$tmp/sug-kb.json"
+export KEFU_BENCH_TMP=$tmp KEFU_BENCH_ASK=$top/bench/ask.lua
+
+exec perl -I "$top/lua-free-tests/lib" -MKefuTest -e '
+use strict;
+use warnings;
+use Time::HiRes qw(sleep);
+
+my $tmp = $ENV{KEFU_BENCH_TMP};
+my @modes = qw(single cluster);
+my (%t, %tok);
+for my $mode (@modes) {
+    my $t = $t{$mode} = KefuTest->new(
+        no_ssl => 1, workers => $ENV{WORKERS},
+        cluster => $mode eq "cluster" ? 1 : 0,
+        tenants => [qw(demo other)],
+        kb => { demo => "$tmp/ask-kb.json", other => "$tmp/sug-kb.json" },
+        appendfsync => $ENV{APPENDFSYNC},
+        tenant_extra => "        loss_reports_per_day 100000000;\n");
+    $tok{$mode} = { ask => $t->token("bench-ask"),
+                    sug => $t->token("bench-sug", tenant => "other"),
+                    lr => $t->token("bench-lr", ttl => 3600) };
+    trail($t, $tok{$mode}{sug});
+}
+
+# a 200-event trail over the last 3 hours (as bench/suggest-bench.sh)
+sub trail {
+    my ($t, $sug) = @_;
+    my $now = time;
+    my @shared = qw(transfer_failed bill_due payment_failed coupon_expiring
+                    limit_reached app_crash refund_requested withdraw_pending);
+    for my $b (0 .. 1) {
+        my @ev;
+        for my $i (0 .. 99) {
+            my $k = $b * 100 + $i;
+            my $type = $k % 4 == 0 ? $shared[$k % @shared]
+                     : sprintf("t%03d_e%d", ($k * 13) % 5 * 17, $k % 4);
+            push @ev, { type => $type, ts => $now - 10800 + $k * 54,
+                        attrs => { amount => $k, channel => "app" } };
+        }
+        my $r;
+        for (1 .. 400) {    # the workers connect after start-up
+            $r = $t->post("/kefu/v1/events", token => $sug,
+                          body => { events => \@ev });
+            last if $r->{status} == 202;
+            sleep 0.025;
+        }
+        die "cluster-bench: /v1/events: $r->{status} $r->{content}\n"
+            unless $r->{status} == 202;
+    }
+}
+
+# loss reports: a unique Idempotency-Key per request, per mode and round
+sub lr_script {
+    my ($tag) = @_;
+    my $f = "$tmp/lr-$tag.lua";
+    open my $fh, ">", $f or die "$f: $!";
+    print $fh <<"LUA";
+local nthreads = 0
+function setup(thread)
+    nthreads = nthreads + 1
+    thread:set("tid", nthreads)
+end
+local n = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = \x27{"kind":"phone","reason":"lost"}\x27
+request = function()
+    n = n + 1
+    wrk.headers["Idempotency-Key"] = "lr-$tag-" .. tid .. "-" .. n
+    return wrk.format()
+end
+LUA
+    close $fh;
+    return $f;
+}
+
+my $sugpath = "/kefu/v1/suggestions?limit=5&scene=bill";
+my %run = (
+    ask => sub {
+        my ($m) = @_;
+        local $ENV{KEFU_TOKEN} = $tok{$m}{ask};
+        return $t{$m}->wrk("/kefu/v1/ask", "-s", $ENV{KEFU_BENCH_ASK});
+    },
+    suggestions => sub {
+        my ($m) = @_;
+        return $t{$m}->wrk($sugpath, "-H",
+                           "Authorization: Bearer $tok{$m}{sug}");
+    },
+    reports => sub {
+        my ($m, $round) = @_;
+        return $t{$m}->wrk("/kefu/v1/loss-reports", "-H",
+                           "Authorization: Bearer $tok{$m}{lr}",
+                           "-s", lr_script("$m-$round"));
+    });
+my @names = qw(ask suggestions reports);
+
+{
+    local $ENV{DURATION} = "1s";        # warm up, every path on both
+    for my $m (@modes) {
+        $run{$_}->($m, "warm") for @names;
+    }
+}
+
+my $rounds = $ENV{ROUNDS} || 3;
+my (%rps, %p99, %ratio, $bad);
+for my $round (1 .. $rounds) {
+    for my $name (@names) {
+        my @order = $round % 2 ? @modes : reverse @modes;
+        my %r = map { ($_ => $run{$name}->($_, $round)) } @order;
+        for my $m (@modes) {
+            push @{ $rps{$name}{$m} }, $r{$m}{rps};
+            push @{ $p99{$name}{$m} }, KefuTest::ms($r{$m}{p99});
+            $bad += $r{$m}{bad};
+        }
+        push @{ $ratio{$name} }, $r{cluster}{rps} / $r{single}{rps};
+    }
+}
+
+printf "%d FAQs, wrk -t%s -c%s -d%s, %s nginx workers, appendfsync %s,"
+       . " medians of %d rounds; cluster: 3 masters + 3 replicas\n",
+    $ENV{FAQS}, @ENV{qw(THREADS CONNS DURATION WORKERS APPENDFSYNC)},
+    $rounds;
+for my $name (@names) {
+    my $med = sub { KefuTest::median(@{ $_[0] }) };
+    printf "  %-12s single %8.0f req/s p99 %6.2f ms | cluster %8.0f req/s"
+           . " p99 %6.2f ms | %5.1f %% (target >= 85 %%; rounds %s)\n",
+        $name, $med->($rps{$name}{single}), $med->($p99{$name}{single}),
+        $med->($rps{$name}{cluster}), $med->($p99{$name}{cluster}),
+        100 * $med->($ratio{$name}),
+        join(" ", map { sprintf "%.1f", 100 * $_ } @{ $ratio{$name} });
+}
+printf "  non-2xx responses: %d\n", $bad if $bad;
+my @badlog = map { $_->bad_log_lines } values %t;
+print "  error.log: $_\n" for @badlog;
+$_->{checked} = 1 for values %t;    # checked here; no TAP line
+exit(($bad || @badlog) ? 1 : 0);
+'
