@@ -421,8 +421,8 @@ sub redis_running {
 sub wait_workers_connected {
     my ($self, $before) = @_;
     # a cluster: every worker connects to every master
-    my $want = $before + ($VALGRIND ? 1 : $self->{workers} || 2)
-        * ($self->{kc} ? scalar($self->{kc}->masters) : 1);
+    my @nodes = $self->{kc} ? $self->{kc}->masters : (1);
+    my $want = $before + ($VALGRIND ? 1 : $self->{workers} || 2) * @nodes;
     for (1 .. 200) {
         return if $self->redis_pings >= $want;
         sleep 0.025;
