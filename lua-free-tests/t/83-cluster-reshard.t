@@ -21,6 +21,10 @@ use Time::HiRes qw(sleep time);
 use KefuTest;
 use KefuMixed;
 
+# about a minute or two on this machine: in `make test-cluster` only
+plan skip_all => 'runs in make test-cluster (KEFU_TEST_REDIS=cluster)'
+    unless $KefuTest::CLUSTER;
+
 # the default timeout (300 ms) would be short for a request that waits
 # out a TRYAGAIN on this loaded machine
 my $t = KefuTest->new(cluster => 1, no_ssl => 1, redis_timeout => '2s',
