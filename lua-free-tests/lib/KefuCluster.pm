@@ -12,8 +12,9 @@ package KefuCluster;
 #   $c->seeds;                                  # "127.0.0.1:P", ...
 #   $c->cmd('GET', 'kefu:{demo:u1}:s:1');       # routed like redis-cli -c
 #   my $dead = ($c->masters)[0];
-#   $c->kill_node($dead);                       # kill -9
-#   my $new = $c->wait_promotion($dead);        # its replica, now master
+#   $c->kill_master($dead);                     # kill -9
+#   my ($new, $secs) = $c->wait_promotion($dead);   # its replica, master
+#   $c->start_node($dead);                      # back, as a replica
 #   $c->reshard($from, $to, 100);               # redis-cli --cluster reshard
 #   $c->count_keys('kefu:{demo*');              # { master port => n }
 #   $c->stop;                                   # also on die / END

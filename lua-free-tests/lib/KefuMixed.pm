@@ -72,18 +72,17 @@ sub start {
 
 sub client {
     my ($t, $tokens, $users, $c, %o) = @_;
-    my $http = HTTP::Tiny->new(timeout => $o{timeout} || 10,
+    my $http = HTTP::Tiny->new(timeout => 10,
                                keep_alive => 1);
     open my $out, '>', "$o{dir}/client.$c" or return;
     $out->autoflush(1);
     my $n = 0;
-    my $kinds = $o{kinds} || [qw(ask events report)];
     while (time < $o{until} && !($o{stop_file} && -e $o{stop_file})) {
         last if $o{once} && $n >= @$users;      # every user once
         my $user = $users->[$n % @$users];
         my $round = int($n / @$users);
         $n++;
-        for my $kind (@$kinds) {
+        for my $kind (qw(ask events report)) {
             my ($path, $body, %h);
             if ($kind eq 'ask') {
                 $path = '/kefu/v1/ask';
