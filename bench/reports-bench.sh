@@ -139,7 +139,7 @@ defined FakeRedis::time_to_recover($t, "/kefu/v1/whoami", $token, 10, 4)
     or die "reports-bench: no Redis after the restart\n";
 round("everysec", "e");
 
-my $reports = $t->redis_cmd("XLEN", "kefu:{demo}:reports");
+my $reports = $t->redis_cmd("XLEN", KefuTest::bkey("demo", $user, "reports"));
 
 printf "wrk -t%s -c%s -d%s, %s nginx workers, Redis AOF\n",
     @ENV{qw(THREADS CONNS DURATION WORKERS)};

@@ -13,11 +13,10 @@
 #include "kefu_kb.h"
 #include "kefu_session.h"
 
-
 #define KEFU_IDEM_KEY_MAX       255
 #define KEFU_LR_NOTE_MAX        500     /* code points */
 #define KEFU_LR_FP_LEN          64      /* hex SHA-256 */
-#define KEFU_LR_ID_LEN          32      /* hex of 16 random bytes */
+
 #define KEFU_REASON_MAX         200     /* handoff/feedback reason, chars */
 
 

@@ -55,8 +55,9 @@ kefu_stats_set(kefu_stats_t *st, const unsigned char *name, size_t len,
         return KEFU_ERROR;
     }
 
-    /* a counter taken back by changed feedback never reads below 0 */
-    st->v[i] = neg ? 0 : v;
+    /* below 0 when changed feedback took back, in one hash, a verdict
+     * another counted: the day's sum is floored (kefu_stats_floor) */
+    st->v[i] = neg ? -v : v;
 
     return KEFU_OK;
 }
@@ -69,6 +70,19 @@ kefu_stats_add(kefu_stats_t *total, const kefu_stats_t *day)
 
     for (i = 0; i < KEFU_ST_NFIELDS; i++) {
         total->v[i] += day->v[i];
+    }
+}
+
+
+void
+kefu_stats_floor(kefu_stats_t *st)
+{
+    size_t  i;
+
+    for (i = 0; i < KEFU_ST_NFIELDS; i++) {
+        if (st->v[i] < 0) {
+            st->v[i] = 0;
+        }
     }
 }
 

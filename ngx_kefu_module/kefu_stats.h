@@ -1,7 +1,8 @@
 /*
  * ngx_kefu: the trainer's statistics without nginx or Redis: the per-day
- * counters as /v1/ask and the service flows keep them (one Redis hash per
- * tenant and day), their sum over a period and the robot resolution rate.
+ * counters as /v1/ask and the service flows keep them (Redis hashes per
+ * day: the tenant's and its buckets'), their sum over the hashes and a
+ * period, and the robot resolution rate.
  */
 
 #ifndef KEFU_STATS_H
@@ -42,6 +43,8 @@ int kefu_stats_set(kefu_stats_t *st, const unsigned char *name, size_t len,
     const unsigned char *value, size_t vlen);
 
 void kefu_stats_add(kefu_stats_t *total, const kefu_stats_t *day);
+/* a day's counters summed over its hashes never read below 0 */
+void kefu_stats_floor(kefu_stats_t *st);
 
 /*
  * resolved = max(0, answered - unhelpful), never more than asked;

@@ -26,7 +26,6 @@
 
 
 #define NGX_HTTP_KEFU_ASK_MAX_CHARS  500
-#define NGX_HTTP_KEFU_STATS_TTL      7776000        /* 90 days */
 #define NGX_HTTP_KEFU_ASK_ATTEMPTS   4      /* writes refused in a row */
 #define NGX_HTTP_KEFU_UQ_TTL         "172800"   /* a user's day, and one */
 #define NGX_HTTP_KEFU_LP_MAX         "200"      /* pairs one user counts */
@@ -461,7 +460,7 @@ ngx_http_kefu_ask_count(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     /* kefu:{t}:d:YYYYMMDD is the day's hash of counters */
     ngx_http_kefu_day(ask->in.now, day);
 
-    if (ngx_http_kefu_tenant_key(r, ctx, (char *) day, &day_key) != NGX_OK) {
+    if (ngx_http_kefu_day_key(r, ctx, day + 2, "", &day_key) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -497,14 +496,11 @@ ngx_http_kefu_ask_count(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
         member = ask->uq;
     }
 
-    key.data = ngx_pnalloc(r->pool, day_key.len + 2);
-    if (key.data == NULL) {
-        return NGX_ERROR;
-    }
-
     if (ask->lp_counted) {
         /* the user's first tap of this pair: one more user for it */
-        key.len = ngx_sprintf(key.data, "%V:p", &day_key) - key.data;
+        if (ngx_http_kefu_day_key(r, ctx, day + 2, ":p", &key) != NGX_OK) {
+            return NGX_ERROR;
+        }
 
         (void) ngx_http_kefu_tally_add(t, NGX_HTTP_KEFU_TALLY_RANK, &key,
                                        &ask->lp, 1, NGX_HTTP_KEFU_STATS_TTL);
@@ -514,10 +510,15 @@ ngx_http_kefu_ask_count(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
         return NGX_OK;
     }
 
-    key.len = ngx_sprintf(key.data, "%V:%c", &day_key,
-                          ask->out.type == KEFU_REPLY_ANSWER ? 'q'
-                          : ask->out.type == KEFU_REPLY_CLARIFY ? 'c' : 'u')
-              - key.data;
+    if (ngx_http_kefu_day_key(r, ctx, day + 2,
+                              ask->out.type == KEFU_REPLY_ANSWER ? ":q"
+                              : ask->out.type == KEFU_REPLY_CLARIFY ? ":c"
+                                                                    : ":u",
+                              &key)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     (void) ngx_http_kefu_tally_add(t, NGX_HTTP_KEFU_TALLY_RANK, &key, &member,
                                    1, NGX_HTTP_KEFU_STATS_TTL);

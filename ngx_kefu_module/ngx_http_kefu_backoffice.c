@@ -7,14 +7,16 @@
  *   POST /v1/admin/tickets/{id}  {"status":"closed"}       close it
  *
  * Pages are read by position, not by offset: the loss reports' cursor is
- * the index member of the last report shown ("CREATED.ID", see
- * ngx_http_kefu_lr_index_key), the tickets' cursor the queue score of the
- * last ticket shown (level * 2^40 + arrival).  A report or ticket that
- * was there when the first page was read is thus shown once, whatever
- * arrives meanwhile.  A page is read with one range command, then the
- * records with one pipelined batch; a record that is gone is skipped.
+ * the index member of the last report shown ("CREATED.ID"), the tickets'
+ * cursor the queue score of the last ticket shown (level, then arrival).
+ * A report or ticket that was there when the first page was read is thus
+ * shown once, whatever arrives meanwhile.  Reports and tickets live in
+ * the buckets of their users (ngx_http_kefu_keys.h): a page reads every
+ * bucket's range with one batch, merges them here, then reads the
+ * page's records with a second batch; a record that is gone is skipped.
  */
 
+#include "ngx_http_kefu_backoffice.h"
 #include "ngx_http_kefu_endpoints.h"
 #include "ngx_http_kefu_handler.h"
 #include "ngx_http_kefu_report.h"
@@ -25,14 +27,21 @@
 
 #define NGX_HTTP_KEFU_PAGE_DEFAULT  20
 #define NGX_HTTP_KEFU_PAGE_MAX      100
-#define NGX_HTTP_KEFU_TICKET_ID_LEN 32          /* hex of 16 random bytes */
 #define NGX_HTTP_KEFU_SCORE_MAX     9007199254740992LL     /* 2^53 */
 
 
 typedef struct {
-    ngx_str_t               key;        /* index, or the agents' queue */
+    ngx_str_t               member;     /* index member, or ticket id */
+    int64_t                 score;      /* a ticket's queue score */
+} ngx_http_kefu_bo_item_t;
+
+
+typedef struct {
+    ngx_str_t               qkey;       /* the ticket's bucket's queue */
     ngx_str_t               id;         /* ticket id */
     ngx_str_t               tkey;       /* ticket key */
+    kefu_str_t             *kv;         /* the ticket's hash */
+    size_t                  npairs;
     ngx_uint_t              limit;
     ngx_str_t               next;       /* next page's cursor, or none */
     int64_t                 ahead;      /* tickets before the page */
@@ -58,7 +67,14 @@ static ngx_uint_t ngx_http_kefu_bo_batch(ngx_http_request_t *r,
     ngx_uint_t limit);
 static ngx_int_t ngx_http_kefu_bo_bad(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx, const char *message);
+static ngx_int_t ngx_http_kefu_queue_ahead(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx, ngx_str_t *max, ngx_http_kefu_redis_cmd_t *cmds,
+    ngx_str_t *a);
 static ngx_int_t ngx_http_kefu_lr_member_id(ngx_str_t *m, ngx_str_t *id);
+static int ngx_libc_cdecl ngx_http_kefu_lr_newer(const void *one,
+    const void *two);
+static int ngx_libc_cdecl ngx_http_kefu_tk_before(const void *one,
+    const void *two);
 static void ngx_http_kefu_lr_page(ngx_http_request_t *r, void *data,
     ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
 static void ngx_http_kefu_lr_items(ngx_http_request_t *r, void *data,
@@ -70,13 +86,14 @@ static void ngx_http_kefu_tk_items(ngx_http_request_t *r, void *data,
     ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
 static void ngx_http_kefu_tk_loaded(ngx_http_request_t *r, void *data,
     ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
+static void ngx_http_kefu_tk_placed(ngx_http_request_t *r, void *data,
+    ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
+static ngx_int_t ngx_http_kefu_tk_show(ngx_http_request_t *r,
+    ngx_http_kefu_bo_t *bo, int64_t position);
+static ngx_int_t ngx_http_kefu_tk_close(ngx_http_request_t *r,
+    ngx_http_kefu_bo_t *bo);
 static void ngx_http_kefu_tk_closed(ngx_http_request_t *r, void *data,
     ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
-static ngx_int_t ngx_http_kefu_tk_load(ngx_http_request_t *r,
-    ngx_http_kefu_bo_t *bo, ngx_str_t *id, ngx_str_t *cmd_args,
-    ngx_http_kefu_redis_cmd_t *cmds);
-static ngx_int_t ngx_http_kefu_tk_key(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx, ngx_str_t *id, ngx_str_t *key);
 static ngx_int_t ngx_http_kefu_tk_json(ngx_http_kefu_ctx_t *ctx,
     kefu_str_t *kv, size_t n, int64_t position, kefu_buf_t *b);
 static void ngx_http_kefu_tk_turns(ngx_http_kefu_ctx_t *ctx, kefu_str_t *s,
@@ -87,7 +104,6 @@ static int64_t ngx_http_kefu_field_int(kefu_str_t *kv, size_t n,
     const char *name);
 static ngx_int_t ngx_http_kefu_page_send(ngx_http_request_t *r,
     ngx_http_kefu_bo_t *bo, kefu_buf_t *b);
-static ngx_int_t ngx_http_kefu_is_hex(u_char *p, size_t len);
 
 
 /* kmcf->backoffice_scripts[] */
@@ -116,7 +132,94 @@ const ngx_http_kefu_endpoint_t  ngx_http_kefu_backoffice_endpoint = {
 };
 
 
-/* GET /v1/admin/loss-reports */
+/*
+ * The tickets of every bucket's queue ahead of a queue score ("(S" for
+ * those before S, "S" with it): NGX_HTTP_KEFU_BUCKETS ZCOUNT commands, 4
+ * arguments each, into cmds and a.  Scores are unique across buckets
+ * (the bucket is in their low bits, see handoff.lua), so the sum is a
+ * place in the tenant's one queue.
+ */
+
+static ngx_int_t
+ngx_http_kefu_queue_ahead(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
+    ngx_str_t *max, ngx_http_kefu_redis_cmd_t *cmds, ngx_str_t *a)
+{
+    ngx_uint_t  b;
+
+    for (b = 0; b < NGX_HTTP_KEFU_BUCKETS; b++) {
+        ngx_str_set(&a[4 * b], "ZCOUNT");
+
+        if (ngx_http_kefu_bucket_key(r, ctx, b, "agents:q", &a[4 * b + 1])
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        ngx_str_set(&a[4 * b + 2], "-inf");
+        a[4 * b + 3] = *max;
+        cmds[b].argc = 4;
+        cmds[b].argv = &a[4 * b];
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_kefu_queue_place(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
+    int64_t score, ngx_http_kefu_redis_handler_pt handler, void *data)
+{
+    ngx_str_t                  *a, max;
+    ngx_http_kefu_redis_cmd_t  *cmds;
+
+    a = ngx_palloc(r->pool, 4 * NGX_HTTP_KEFU_BUCKETS * sizeof(ngx_str_t));
+    cmds = ngx_palloc(r->pool, NGX_HTTP_KEFU_BUCKETS
+                               * sizeof(ngx_http_kefu_redis_cmd_t));
+    max.data = ngx_pnalloc(r->pool, NGX_INT64_LEN + 1);
+    if (a == NULL || cmds == NULL || max.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    max.len = ngx_sprintf(max.data, "(%L", score) - max.data;
+
+    if (ngx_http_kefu_queue_ahead(r, ctx, &max, cmds, a) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_kefu_redis_started(r,
+               ngx_http_kefu_redis_send(r, cmds, NGX_HTTP_KEFU_BUCKETS,
+                                        handler, data));
+}
+
+
+ngx_int_t
+ngx_http_kefu_queue_sum(ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n,
+    int64_t *sum)
+{
+    ngx_uint_t  b;
+
+    *sum = 0;
+
+    if (n != NGX_HTTP_KEFU_BUCKETS) {
+        return NGX_ERROR;
+    }
+
+    for (b = 0; b < NGX_HTTP_KEFU_BUCKETS; b++) {
+        if (replies[b]->type != REDIS_REPLY_INTEGER) {
+            return NGX_ERROR;
+        }
+
+        *sum += replies[b]->integer;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * GET /v1/admin/loss-reports: every bucket's index from the cursor on,
+ * limit + 1 each, in one batch; the page is the newest of them all.
+ */
 
 static ngx_int_t
 ngx_http_kefu_admin_loss_reports(ngx_http_request_t *r,
@@ -124,13 +227,16 @@ ngx_http_kefu_admin_loss_reports(ngx_http_request_t *r,
 {
     u_char                     *p;
     ngx_int_t                   status, rc;
-    ngx_str_t                   v, id, *a;
+    ngx_str_t                   v, id, start, count, *a;
+    ngx_uint_t                  b;
     ngx_http_kefu_bo_t         *bo;
-    ngx_http_kefu_redis_cmd_t   cmd;
+    ngx_http_kefu_redis_cmd_t  *cmds;
 
     bo = ngx_pcalloc(r->pool, sizeof(ngx_http_kefu_bo_t));
-    a = ngx_pcalloc(r->pool, 7 * sizeof(ngx_str_t));
-    if (bo == NULL || a == NULL) {
+    a = ngx_pcalloc(r->pool, 7 * NGX_HTTP_KEFU_BUCKETS * sizeof(ngx_str_t));
+    cmds = ngx_palloc(r->pool,
+                  NGX_HTTP_KEFU_BUCKETS * sizeof(ngx_http_kefu_redis_cmd_t));
+    if (bo == NULL || a == NULL || cmds == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -166,15 +272,11 @@ ngx_http_kefu_admin_loss_reports(ngx_http_request_t *r,
 
         *p = '(';
         ngx_memcpy(p + 1, v.data, v.len);
-        a[2].data = p;
-        a[2].len = v.len + 1;
+        start.data = p;
+        start.len = v.len + 1;
 
     } else {
-        ngx_str_set(&a[2], "+");
-    }
-
-    if (ngx_http_kefu_lr_index_key(r, ctx, status, &bo->key) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        ngx_str_set(&start, "+");
     }
 
     p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
@@ -183,19 +285,30 @@ ngx_http_kefu_admin_loss_reports(ngx_http_request_t *r,
     }
 
     /* one more than the page: whether a next page exists */
-    ngx_str_set(&a[0], "ZREVRANGEBYLEX");
-    a[1] = bo->key;
-    ngx_str_set(&a[3], "-");
-    ngx_str_set(&a[4], "LIMIT");
-    ngx_str_set(&a[5], "0");
     bo->limit = ngx_http_kefu_bo_batch(r, bo->limit);
-    a[6].data = p;
-    a[6].len = ngx_sprintf(p, "%ui", bo->limit + 1) - p;
+    count.data = p;
+    count.len = ngx_sprintf(p, "%ui", bo->limit + 1) - p;
 
-    cmd.argc = 7;
-    cmd.argv = a;
+    for (b = 0; b < NGX_HTTP_KEFU_BUCKETS; b++) {
+        ngx_str_set(&a[7 * b], "ZREVRANGEBYLEX");
 
-    rc = ngx_http_kefu_redis_send(r, &cmd, 1, ngx_http_kefu_lr_page, bo);
+        if (ngx_http_kefu_lr_index_key(r, ctx, b, status, &a[7 * b + 1])
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        a[7 * b + 2] = start;
+        ngx_str_set(&a[7 * b + 3], "-");
+        ngx_str_set(&a[7 * b + 4], "LIMIT");
+        ngx_str_set(&a[7 * b + 5], "0");
+        a[7 * b + 6] = count;
+        cmds[b].argc = 7;
+        cmds[b].argv = &a[7 * b];
+    }
+
+    rc = ngx_http_kefu_redis_send(r, cmds, NGX_HTTP_KEFU_BUCKETS,
+                                  ngx_http_kefu_lr_page, bo);
     return ngx_http_kefu_redis_started(r, rc);
 }
 
@@ -204,71 +317,94 @@ static void
 ngx_http_kefu_lr_page(ngx_http_request_t *r, void *data, ngx_int_t rc,
     ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
 {
-    u_char                        suffix[sizeof("lr:") + KEFU_LR_ID_LEN];
-    size_t                        i, k, m;
-    kefu_buf_t                    b;
+    size_t                        i, k, m, total;
     ngx_str_t                     id, *a;
+    ngx_uint_t                    b;
+    kefu_buf_t                    buf;
     ngx_http_kefu_bo_t           *bo = data;
     ngx_http_kefu_ctx_t          *ctx;
+    ngx_http_kefu_bo_item_t      *items;
     ngx_http_kefu_redis_cmd_t    *cmds;
     ngx_http_kefu_redis_reply_t  *rep;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
 
-    if (rc != NGX_OK || n != 1 || replies[0]->type != REDIS_REPLY_ARRAY) {
+    if (rc != NGX_OK || n != NGX_HTTP_KEFU_BUCKETS) {
         ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
         return;
     }
 
-    rep = replies[0];
-    k = ngx_min(rep->elements, bo->limit);
+    total = 0;
 
-    if (rep->elements > bo->limit) {
-        bo->next = rep->element[bo->limit - 1]->str;
+    for (b = 0; b < n; b++) {
+        if (replies[b]->type != REDIS_REPLY_ARRAY) {
+            ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+            return;
+        }
+
+        total += replies[b]->elements;
     }
 
-    cmds = ngx_palloc(r->pool, (k + 1) * sizeof(ngx_http_kefu_redis_cmd_t));
-    a = ngx_palloc(r->pool, (2 * k + 1) * sizeof(ngx_str_t));
+    items = ngx_palloc(r->pool, (total + 1) * sizeof(ngx_http_kefu_bo_item_t));
+    if (items == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    /* a member that is not ours is skipped, like a report gone */
+    total = 0;
+
+    for (b = 0; b < n; b++) {
+        rep = replies[b];
+
+        for (i = 0; i < rep->elements; i++) {
+            if (rep->element[i]->type == REDIS_REPLY_STRING
+                && ngx_http_kefu_lr_member_id(&rep->element[i]->str, &id)
+                   == NGX_OK)
+            {
+                items[total++].member = rep->element[i]->str;
+            }
+        }
+    }
+
+    ngx_qsort(items, total, sizeof(ngx_http_kefu_bo_item_t),
+              ngx_http_kefu_lr_newer);
+
+    k = ngx_min(total, bo->limit);
+
+    if (total > bo->limit) {
+        bo->next = items[bo->limit - 1].member;
+    }
+
+    if (k == 0) {
+        kefu_buf_init(&buf, &ctx->alloc, 64);
+        kefu_buf_adds(&buf, "{\"items\":[");
+        ngx_http_finalize_request(r, ngx_http_kefu_page_send(r, bo, &buf));
+        return;
+    }
+
+    cmds = ngx_palloc(r->pool, k * sizeof(ngx_http_kefu_redis_cmd_t));
+    a = ngx_palloc(r->pool, 2 * k * sizeof(ngx_str_t));
     if (cmds == NULL || a == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    m = 0;
-
-    for (i = 0; i < k; i++) {
-        /* a member that is not ours is skipped, like a report gone */
-        if (rep->element[i]->type != REDIS_REPLY_STRING
-            || ngx_http_kefu_lr_member_id(&rep->element[i]->str, &id)
-               != NGX_OK)
-        {
-            continue;
-        }
-
-        (void) ngx_sprintf(suffix, "lr:%V%Z", &id);
+    for (m = 0; m < k; m++) {
+        (void) ngx_http_kefu_lr_member_id(&items[m].member, &id);
 
         ngx_str_set(&a[2 * m], "HGETALL");
 
-        if (ngx_http_kefu_tenant_key(r, ctx, (char *) suffix, &a[2 * m + 1])
-            != NGX_OK)
-        {
+        if (ngx_http_kefu_lr_key(r, ctx, &id, &a[2 * m + 1]) != NGX_OK) {
             ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
 
         cmds[m].argc = 2;
         cmds[m].argv = &a[2 * m];
-        m++;
     }
 
-    if (m == 0) {
-        kefu_buf_init(&b, &ctx->alloc, 64);
-        kefu_buf_adds(&b, "{\"items\":[");
-        ngx_http_finalize_request(r, ngx_http_kefu_page_send(r, bo, &b));
-        return;
-    }
-
-    rc = ngx_http_kefu_redis_send(r, cmds, m, ngx_http_kefu_lr_items, bo);
+    rc = ngx_http_kefu_redis_send(r, cmds, k, ngx_http_kefu_lr_items, bo);
     rc = ngx_http_kefu_redis_started(r, rc);
 
     if (rc != NGX_DONE) {
@@ -326,7 +462,11 @@ ngx_http_kefu_lr_items(ngx_http_request_t *r, void *data, ngx_int_t rc,
 }
 
 
-/* GET /v1/admin/tickets */
+/*
+ * GET /v1/admin/tickets: every bucket's queue from the cursor on, limit
+ * + 1 each, and (after a cursor) how many tickets each holds up to it,
+ * in one batch; the page is the first of them all in queue order.
+ */
 
 static ngx_int_t
 ngx_http_kefu_admin_tickets(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
@@ -334,28 +474,26 @@ ngx_http_kefu_admin_tickets(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
     u_char                     *p;
     int64_t                     score;
     ngx_int_t                   rc;
-    ngx_str_t                   v, *a;
-    ngx_uint_t                  n;
+    ngx_str_t                   v, start, count, *a;
+    ngx_uint_t                  b, ncmd;
     ngx_http_kefu_bo_t         *bo;
-    ngx_http_kefu_redis_cmd_t   cmds[2];
+    ngx_http_kefu_redis_cmd_t  *cmds;
 
     bo = ngx_pcalloc(r->pool, sizeof(ngx_http_kefu_bo_t));
-    a = ngx_pcalloc(r->pool, 12 * sizeof(ngx_str_t));
+    a = ngx_pcalloc(r->pool, 12 * NGX_HTTP_KEFU_BUCKETS * sizeof(ngx_str_t));
+    cmds = ngx_palloc(r->pool,
+              2 * NGX_HTTP_KEFU_BUCKETS * sizeof(ngx_http_kefu_redis_cmd_t));
     p = ngx_pnalloc(r->pool, 2 * NGX_INT64_LEN + 2 + NGX_INT_T_LEN);
-    if (bo == NULL || a == NULL || p == NULL) {
+    if (bo == NULL || a == NULL || cmds == NULL || p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ctx->data = bo;
-    n = 1;
+    ncmd = NGX_HTTP_KEFU_BUCKETS;
 
     if (ngx_http_kefu_bo_limit(r, &bo->limit) != NGX_OK) {
         return ngx_http_kefu_bo_bad(r, ctx,
                    "query \"limit\" must be an integer from 1 to 100");
-    }
-
-    if (ngx_http_kefu_tenant_key(r, ctx, "agents:q", &bo->key) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (ngx_http_arg(r, (u_char *) "cursor", 6, &v) == NGX_OK) {
@@ -365,39 +503,53 @@ ngx_http_kefu_admin_tickets(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
                        "list");
         }
 
-        a[2].data = p;
+        start.data = p;
         p = ngx_sprintf(p, "(%L", score);
-        a[2].len = p - a[2].data;
+        start.len = p - start.data;
 
         /* the tickets still ahead of the page: its first place */
-        ngx_str_set(&a[8], "ZCOUNT");
-        a[9] = bo->key;
-        ngx_str_set(&a[10], "-inf");
-        a[11].data = a[2].data + 1;
-        a[11].len = a[2].len - 1;
-        cmds[1].argc = 4;
-        cmds[1].argv = &a[8];
-        n = 2;
+        count.data = start.data + 1;
+        count.len = start.len - 1;
+
+        if (ngx_http_kefu_queue_ahead(r, ctx, &count,
+                                      &cmds[NGX_HTTP_KEFU_BUCKETS],
+                                      &a[8 * NGX_HTTP_KEFU_BUCKETS])
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ncmd = 2 * NGX_HTTP_KEFU_BUCKETS;
 
     } else {
-        ngx_str_set(&a[2], "-inf");
+        ngx_str_set(&start, "-inf");
     }
 
     /* queue order: priority level, then arrival (the handoff script) */
     bo->limit = ngx_http_kefu_bo_batch(r, bo->limit);
-    ngx_str_set(&a[0], "ZRANGEBYSCORE");
-    a[1] = bo->key;
-    ngx_str_set(&a[3], "+inf");
-    ngx_str_set(&a[4], "WITHSCORES");
-    ngx_str_set(&a[5], "LIMIT");
-    ngx_str_set(&a[6], "0");
-    a[7].data = p;
-    a[7].len = ngx_sprintf(p, "%ui", bo->limit + 1) - p;
+    count.data = p;
+    count.len = ngx_sprintf(p, "%ui", bo->limit + 1) - p;
 
-    cmds[0].argc = 8;
-    cmds[0].argv = a;
+    for (b = 0; b < NGX_HTTP_KEFU_BUCKETS; b++) {
+        ngx_str_set(&a[8 * b], "ZRANGEBYSCORE");
 
-    rc = ngx_http_kefu_redis_send(r, cmds, n, ngx_http_kefu_tk_page, bo);
+        if (ngx_http_kefu_bucket_key(r, ctx, b, "agents:q", &a[8 * b + 1])
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        a[8 * b + 2] = start;
+        ngx_str_set(&a[8 * b + 3], "+inf");
+        ngx_str_set(&a[8 * b + 4], "WITHSCORES");
+        ngx_str_set(&a[8 * b + 5], "LIMIT");
+        ngx_str_set(&a[8 * b + 6], "0");
+        a[8 * b + 7] = count;
+        cmds[b].argc = 8;
+        cmds[b].argv = &a[8 * b];
+    }
+
+    rc = ngx_http_kefu_redis_send(r, cmds, ncmd, ngx_http_kefu_tk_page, bo);
     return ngx_http_kefu_redis_started(r, rc);
 }
 
@@ -407,41 +559,76 @@ ngx_http_kefu_tk_page(ngx_http_request_t *r, void *data, ngx_int_t rc,
     ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
 {
     u_char                        *p;
-    size_t                         i, k, m;
-    int64_t                        score;
-    kefu_buf_t                     b;
+    size_t                         i, k, m, total;
     ngx_str_t                     *a, *id;
+    ngx_uint_t                     b;
+    kefu_buf_t                     buf;
     ngx_http_kefu_bo_t            *bo = data;
     ngx_http_kefu_ctx_t           *ctx;
+    ngx_http_kefu_bo_item_t       *items;
     ngx_http_kefu_redis_cmd_t     *cmds;
     ngx_http_kefu_redis_reply_t   *rep;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
 
-    if (rc != NGX_OK || n < 1 || replies[0]->type != REDIS_REPLY_ARRAY
-        || replies[0]->elements % 2
-        || (n == 2 && replies[1]->type != REDIS_REPLY_INTEGER))
+    if (rc != NGX_OK || n < NGX_HTTP_KEFU_BUCKETS
+        || (n > NGX_HTTP_KEFU_BUCKETS
+            && ngx_http_kefu_queue_sum(&replies[NGX_HTTP_KEFU_BUCKETS],
+                                       n - NGX_HTTP_KEFU_BUCKETS, &bo->ahead)
+               != NGX_OK))
     {
         ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
         return;
     }
 
-    rep = replies[0];
-    k = ngx_min(rep->elements / 2, bo->limit);
-    bo->ahead = (n == 2) ? replies[1]->integer : 0;
+    total = 0;
 
-    if (rep->elements / 2 > bo->limit) {
-        if (rep->element[2 * bo->limit - 1]->type != REDIS_REPLY_STRING
-            || ngx_http_kefu_tk_score(&rep->element[2 * bo->limit - 1]->str,
-                                      &score)
-               != NGX_OK)
+    for (b = 0; b < NGX_HTTP_KEFU_BUCKETS; b++) {
+        if (replies[b]->type != REDIS_REPLY_ARRAY
+            || replies[b]->elements % 2)
         {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "kefu: unexpected score in the agents' queue");
-            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
             return;
         }
 
+        total += replies[b]->elements / 2;
+    }
+
+    items = ngx_palloc(r->pool, (total + 1) * sizeof(ngx_http_kefu_bo_item_t));
+    if (items == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    total = 0;
+
+    for (b = 0; b < NGX_HTTP_KEFU_BUCKETS; b++) {
+        rep = replies[b];
+
+        for (i = 0; i < rep->elements; i += 2) {
+            if (rep->element[i]->type != REDIS_REPLY_STRING
+                || rep->element[i + 1]->type != REDIS_REPLY_STRING
+                || ngx_http_kefu_tk_score(&rep->element[i + 1]->str,
+                                          &items[total].score)
+                   != NGX_OK)
+            {
+                ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                              "kefu: unexpected score in the agents' "
+                              "queue");
+                ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+                return;
+            }
+
+            items[total++].member = rep->element[i]->str;
+        }
+    }
+
+    ngx_qsort(items, total, sizeof(ngx_http_kefu_bo_item_t),
+              ngx_http_kefu_tk_before);
+
+    k = ngx_min(total, bo->limit);
+
+    if (total > bo->limit) {
         p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
         if (p == NULL) {
             ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -449,7 +636,7 @@ ngx_http_kefu_tk_page(ngx_http_request_t *r, void *data, ngx_int_t rc,
         }
 
         bo->next.data = p;
-        bo->next.len = ngx_sprintf(p, "%L", score) - p;
+        bo->next.len = ngx_sprintf(p, "%L", items[bo->limit - 1].score) - p;
     }
 
     cmds = ngx_palloc(r->pool, (k + 1) * sizeof(ngx_http_kefu_redis_cmd_t));
@@ -463,17 +650,17 @@ ngx_http_kefu_tk_page(ngx_http_request_t *r, void *data, ngx_int_t rc,
     m = 0;
 
     for (i = 0; i < k; i++) {
-        id = &rep->element[2 * i]->str;
-
-        if (rep->element[2 * i]->type != REDIS_REPLY_STRING
-            || !kefu_is_ident(id->data, id->len, 64))
-        {
-            continue;
-        }
+        id = &items[i].member;
 
         ngx_str_set(&a[2 * m], "HGETALL");
 
-        if (ngx_http_kefu_tk_key(r, ctx, id, &a[2 * m + 1]) != NGX_OK) {
+        rc = ngx_http_kefu_ticket_key(r, ctx, id, &a[2 * m + 1]);
+
+        if (rc == NGX_DECLINED) {
+            continue;
+        }
+
+        if (rc != NGX_OK) {
             ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
@@ -485,9 +672,9 @@ ngx_http_kefu_tk_page(ngx_http_request_t *r, void *data, ngx_int_t rc,
     }
 
     if (m == 0) {
-        kefu_buf_init(&b, &ctx->alloc, 64);
-        kefu_buf_adds(&b, "{\"items\":[");
-        ngx_http_finalize_request(r, ngx_http_kefu_page_send(r, bo, &b));
+        kefu_buf_init(&buf, &ctx->alloc, 64);
+        kefu_buf_adds(&buf, "{\"items\":[");
+        ngx_http_finalize_request(r, ngx_http_kefu_page_send(r, bo, &buf));
         return;
     }
 
@@ -561,6 +748,7 @@ ngx_http_kefu_admin_ticket(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
 {
     ngx_int_t                   rc;
     ngx_str_t                  *a;
+    ngx_uint_t                  b;
     const kefu_json_t          *v[1];
     ngx_http_kefu_bo_t         *bo;
     ngx_http_kefu_redis_cmd_t  *cmds;
@@ -585,13 +773,6 @@ ngx_http_kefu_admin_ticket(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
         }
     }
 
-    if (ctx->path_arg.len != NGX_HTTP_KEFU_TICKET_ID_LEN
-        || !ngx_http_kefu_is_hex(ctx->path_arg.data, ctx->path_arg.len))
-    {
-        return ngx_http_kefu_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
-                                        "no such ticket");
-    }
-
     bo = ngx_pcalloc(r->pool, sizeof(ngx_http_kefu_bo_t));
     a = ngx_palloc(r->pool, 5 * sizeof(ngx_str_t));
     cmds = ngx_palloc(r->pool, 2 * sizeof(ngx_http_kefu_redis_cmd_t));
@@ -602,11 +783,32 @@ ngx_http_kefu_admin_ticket(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
     ctx->data = bo;
     bo->id = ctx->path_arg;
 
-    if (ngx_http_kefu_tenant_key(r, ctx, "agents:q", &bo->key) != NGX_OK
-        || ngx_http_kefu_tk_load(r, bo, &bo->id, a, cmds) != NGX_OK)
+    /* the id names the bucket: the ticket and its queue are there */
+    rc = ngx_http_kefu_ticket_key(r, ctx, &bo->id, &bo->tkey);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                        "no such ticket");
+    }
+
+    b = (ngx_uint_t) ngx_http_kefu_id_bucket(&bo->id);
+
+    if (rc != NGX_OK
+        || ngx_http_kefu_bucket_key(r, ctx, b, "agents:q", &bo->qkey)
+           != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    ngx_str_set(&a[0], "HGETALL");
+    a[1] = bo->tkey;
+    ngx_str_set(&a[2], "ZSCORE");
+    a[3] = bo->qkey;
+    a[4] = bo->id;
+    cmds[0].argc = 2;
+    cmds[0].argv = &a[0];
+    cmds[1].argc = 3;
+    cmds[1].argv = &a[2];
 
     rc = ngx_http_kefu_redis_send(r, cmds, 2, ngx_http_kefu_tk_loaded, bo);
     return ngx_http_kefu_redis_started(r, rc);
@@ -617,65 +819,117 @@ static void
 ngx_http_kefu_tk_loaded(ngx_http_request_t *r, void *data, ngx_int_t rc,
     ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
 {
-    size_t                      npairs;
-    u_char                     *p;
-    int64_t                     position;
-    kefu_buf_t                  b;
-    ngx_str_t                  *a, user, sid;
-    kefu_str_t                 *kv, *status, *u, *s;
-    ngx_http_kefu_bo_t         *bo = data;
-    ngx_http_kefu_ctx_t        *ctx;
-    ngx_http_kefu_main_conf_t  *kmcf;
+    int64_t               score;
+    ngx_http_kefu_bo_t   *bo = data;
+    ngx_http_kefu_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
 
     if (rc != NGX_OK || n != 2
-        || ngx_http_kefu_reply_pairs(r, replies[0], 0, &kv, &npairs)
+        || ngx_http_kefu_reply_pairs(r, replies[0], 0, &bo->kv, &bo->npairs)
            != NGX_OK)
     {
         ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
         return;
     }
 
+    if (r->method == NGX_HTTP_POST) {
+        rc = ngx_http_kefu_tk_close(r, bo);
+
+    } else if (replies[1]->type != REDIS_REPLY_STRING
+               || ngx_http_kefu_tk_score(&replies[1]->str, &score) != NGX_OK)
+    {
+        /* ZSCORE: nil once the desk took the ticket or it was closed */
+        rc = ngx_http_kefu_tk_show(r, bo, 0);
+
+    } else {
+        /* its place: the tickets ahead of it in every bucket's queue */
+        rc = ngx_http_kefu_queue_place(r, ctx, score,
+                                       ngx_http_kefu_tk_placed, bo);
+    }
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+static void
+ngx_http_kefu_tk_placed(ngx_http_request_t *r, void *data, ngx_int_t rc,
+    ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
+{
+    int64_t              ahead;
+    ngx_http_kefu_bo_t  *bo = data;
+
+    if (rc != NGX_OK || ngx_http_kefu_queue_sum(replies, n, &ahead) != NGX_OK) {
+        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+        return;
+    }
+
+    ngx_http_finalize_request(r, ngx_http_kefu_tk_show(r, bo, ahead + 1));
+}
+
+
+static ngx_int_t
+ngx_http_kefu_tk_show(ngx_http_request_t *r, ngx_http_kefu_bo_t *bo,
+    int64_t position)
+{
+    kefu_buf_t            b;
+    ngx_http_kefu_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
+
     kefu_buf_init(&b, &ctx->alloc, 1024);
 
-    /* ZRANK: nil once the desk took the ticket or it was closed */
-    position = replies[1]->type == REDIS_REPLY_INTEGER
-               ? replies[1]->integer + 1 : 0;
-
-    if (ngx_http_kefu_tk_json(ctx, kv, npairs, position, &b) != NGX_OK) {
-        ngx_http_finalize_request(r,
-            ngx_http_kefu_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
-                                     "no such ticket"));
-        return;
+    if (ngx_http_kefu_tk_json(ctx, bo->kv, bo->npairs, position, &b)
+        != NGX_OK)
+    {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                        "no such ticket");
     }
 
-    if (r->method != NGX_HTTP_POST) {
-        kefu_buf_adds(&b, "\n");
-        ngx_http_finalize_request(r,
-                                  ngx_http_kefu_send_json(r, NGX_HTTP_OK, &b));
-        return;
+    kefu_buf_adds(&b, "\n");
+
+    return ngx_http_kefu_send_json(r, NGX_HTTP_OK, &b);
+}
+
+
+static ngx_int_t
+ngx_http_kefu_tk_close(ngx_http_request_t *r, ngx_http_kefu_bo_t *bo)
+{
+    u_char                     *p;
+    ngx_int_t                   rc;
+    ngx_str_t                  *a, user, sid;
+    kefu_buf_t                  b;
+    kefu_str_t                 *status, *u, *s;
+    ngx_http_kefu_ctx_t        *ctx;
+    ngx_http_kefu_main_conf_t  *kmcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
+
+    kefu_buf_init(&b, &ctx->alloc, 1024);
+
+    if (ngx_http_kefu_tk_json(ctx, bo->kv, bo->npairs, 0, &b) != NGX_OK) {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                        "no such ticket");
     }
 
-    status = ngx_http_kefu_field(kv, npairs, "status");
-    u = ngx_http_kefu_field(kv, npairs, "user");
-    s = ngx_http_kefu_field(kv, npairs, "session_id");
+    status = ngx_http_kefu_field(bo->kv, bo->npairs, "status");
+    u = ngx_http_kefu_field(bo->kv, bo->npairs, "user");
+    s = ngx_http_kefu_field(bo->kv, bo->npairs, "session_id");
 
     if (status->len != sizeof("waiting") - 1
         || ngx_strncmp(status->data, "waiting", status->len) != 0)
     {
-        ngx_http_finalize_request(r,
-            ngx_http_kefu_send_error(r, NGX_HTTP_CONFLICT,
-                                     "invalid_transition",
-                                     "the ticket is closed already"));
-        return;
+        return ngx_http_kefu_send_error(r, NGX_HTTP_CONFLICT,
+                                        "invalid_transition",
+                                        "the ticket is closed already");
     }
 
     a = ngx_palloc(r->pool, 7 * sizeof(ngx_str_t));
     p = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
     if (a == NULL || p == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     user.data = u->data;
@@ -683,16 +937,24 @@ ngx_http_kefu_tk_loaded(ngx_http_request_t *r, void *data, ngx_int_t rc,
     sid.data = s->data;
     sid.len = s->len;
 
-    /* the marker of the ticket's session, as the handoff wrote it */
+    /* a ticket is in its user's bucket: the script's keys share a slot */
+    if ((ngx_int_t) ngx_http_kefu_bucket(&user)
+        != ngx_http_kefu_id_bucket(&bo->id))
+    {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                        "no such ticket");
+    }
+
+    /* the marker of the ticket's session, as the handoff wrote it (in
+     * the user's bucket: the ticket's) */
     a[0] = bo->tkey;
-    a[1] = bo->key;
+    a[1] = bo->qkey;
 
     if (ngx_http_kefu_owner_key_of(r, ctx, "agents:open", &user, &sid,
                                    &a[2])
         != NGX_OK)
     {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     a[3] = bo->id;
@@ -705,11 +967,7 @@ ngx_http_kefu_tk_loaded(ngx_http_request_t *r, void *data, ngx_int_t rc,
 
     rc = ngx_http_kefu_redis_eval(r, kmcf->backoffice_scripts[0], 3, 7, a,
                                   ngx_http_kefu_tk_closed, bo);
-    rc = ngx_http_kefu_redis_started(r, rc);
-
-    if (rc != NGX_DONE) {
-        ngx_http_finalize_request(r, rc);
-    }
+    return ngx_http_kefu_redis_started(r, rc);
 }
 
 
@@ -767,53 +1025,6 @@ ngx_http_kefu_tk_closed(ngx_http_request_t *r, void *data, ngx_int_t rc,
 
     kefu_buf_adds(&b, "\n");
     ngx_http_finalize_request(r, ngx_http_kefu_send_json(r, NGX_HTTP_OK, &b));
-}
-
-
-/* HGETALL of the ticket and ZRANK in the queue: 5 argv, 2 commands */
-
-static ngx_int_t
-ngx_http_kefu_tk_load(ngx_http_request_t *r, ngx_http_kefu_bo_t *bo,
-    ngx_str_t *id, ngx_str_t *a, ngx_http_kefu_redis_cmd_t *cmds)
-{
-    ngx_http_kefu_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
-
-    ngx_str_set(&a[0], "HGETALL");
-
-    if (ngx_http_kefu_tk_key(r, ctx, id, &a[1]) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    bo->tkey = a[1];
-
-    ngx_str_set(&a[2], "ZRANK");
-    a[3] = bo->key;
-    a[4] = *id;
-
-    cmds[0].argc = 2;
-    cmds[0].argv = &a[0];
-    cmds[1].argc = 3;
-    cmds[1].argv = &a[2];
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_kefu_tk_key(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
-    ngx_str_t *id, ngx_str_t *key)
-{
-    u_char  suffix[sizeof("tk:") + 64];
-
-    if (id->len > 64) {
-        return NGX_ERROR;
-    }
-
-    (void) ngx_sprintf(suffix, "tk:%V%Z", id);
-
-    return ngx_http_kefu_tenant_key(r, ctx, (char *) suffix, key);
 }
 
 
@@ -1081,7 +1292,7 @@ ngx_http_kefu_bo_bad(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
 }
 
 
-/* "CREATED.ID": 12 digits, '.', the report's 32 hex digits */
+/* "CREATED.ID": 12 digits, '.', a report's id */
 
 static ngx_int_t
 ngx_http_kefu_lr_member_id(ngx_str_t *m, ngx_str_t *id)
@@ -1099,9 +1310,44 @@ ngx_http_kefu_lr_member_id(ngx_str_t *m, ngx_str_t *id)
     }
 
     id->data = m->data + 13;
-    id->len = KEFU_LR_ID_LEN;
+    id->len = NGX_HTTP_KEFU_ID_LEN;
 
-    return ngx_http_kefu_is_hex(id->data, id->len) ? NGX_OK : NGX_ERROR;
+    return ngx_http_kefu_id_bucket(id) == NGX_ERROR ? NGX_ERROR : NGX_OK;
+}
+
+
+/* newest first: members of equal length, compared byte by byte */
+
+static int ngx_libc_cdecl
+ngx_http_kefu_lr_newer(const void *one, const void *two)
+{
+    const ngx_http_kefu_bo_item_t  *a = one, *b = two;
+
+    return ngx_memcmp(b->member.data, a->member.data, a->member.len);
+}
+
+
+/* queue order: the score, then the id (as a sorted set orders ties) */
+
+static int ngx_libc_cdecl
+ngx_http_kefu_tk_before(const void *one, const void *two)
+{
+    size_t                          len;
+    ngx_int_t                       c;
+    const ngx_http_kefu_bo_item_t  *a = one, *b = two;
+
+    if (a->score != b->score) {
+        return a->score < b->score ? -1 : 1;
+    }
+
+    len = ngx_min(a->member.len, b->member.len);
+    c = ngx_memcmp(a->member.data, b->member.data, len);
+
+    if (c != 0) {
+        return (int) c;
+    }
+
+    return (int) a->member.len - (int) b->member.len;
 }
 
 
@@ -1136,17 +1382,3 @@ ngx_http_kefu_tk_score(ngx_str_t *s, int64_t *score)
     return NGX_OK;
 }
 
-
-static ngx_int_t
-ngx_http_kefu_is_hex(u_char *p, size_t len)
-{
-    size_t  i;
-
-    for (i = 0; i < len; i++) {
-        if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f'))) {
-            return 0;
-        }
-    }
-
-    return 1;
-}

@@ -102,8 +102,6 @@ static void ngx_http_kefu_learn_done(ngx_http_request_t *r,
     ngx_http_kefu_tenant_t *t);
 static ngx_int_t ngx_http_kefu_learn_keys(ngx_pool_t *pool,
     ngx_http_kefu_tenant_t *t, ngx_str_t *keys);
-static ngx_int_t ngx_http_kefu_learn_key(ngx_pool_t *pool,
-    ngx_http_kefu_tenant_t *t, const char *suffix, ngx_str_t *key);
 static ngx_int_t ngx_http_kefu_learn_argv(ngx_http_request_t *r,
     ngx_http_kefu_tenant_t *t, ngx_str_t *faq_id, ngx_str_t *q,
     u_char *key16, ngx_str_t *argv, ngx_str_t *id);
@@ -429,7 +427,8 @@ ngx_http_kefu_learn_auto(ngx_http_request_t *r, ngx_http_kefu_tenant_t *t)
      * out while the dismissal lasts */
     ngx_str_set(&a[k], "ZRANGEBYSCORE");
 
-    if (ngx_http_kefu_learn_key(r->pool, t, "kb:dismissed", &a[k + 1])
+    if (ngx_http_kefu_tenant_key_in(r->pool, &t->name, "kb:dismissed",
+                                    &a[k + 1])
         != NGX_OK
         || ngx_http_kefu_learn_time(r->pool, du.now, &a[k + 2]) != NGX_OK)
     {
@@ -549,7 +548,8 @@ ngx_http_kefu_learn_adopt(ngx_http_request_t *r, ngx_http_kefu_tenant_t *t,
     argv[1] = a[1];
     argv[2] = a[2];
 
-    if (ngx_http_kefu_learn_key(r->pool, t, "kb:dismissed", &argv[3])
+    if (ngx_http_kefu_tenant_key_in(r->pool, &t->name, "kb:dismissed",
+                                    &argv[3])
         != NGX_OK
         || ngx_http_kefu_learn_time(r->pool, ngx_time(), &argv[8]) != NGX_OK
         || ngx_http_kefu_learn_time(r->pool,
@@ -783,37 +783,19 @@ static ngx_int_t
 ngx_http_kefu_learn_keys(ngx_pool_t *pool, ngx_http_kefu_tenant_t *t,
     ngx_str_t *keys)
 {
-    ngx_uint_t           i;
-    static const char   *suffix[] = { "learned", "learned:keys",
-                                      "learned:ver" };
+    ngx_uint_t                  i;
+    static const char          *suffix[] = { "learned", "learned:keys",
+                                             "learned:ver" };
 
     for (i = 0; i < 3; i++) {
-        if (ngx_http_kefu_learn_key(pool, t, suffix[i], &keys[i]) != NGX_OK)
+        if (ngx_http_kefu_tenant_key_in(pool, &t->name, suffix[i], &keys[i])
+            != NGX_OK)
         {
             return NGX_ERROR;
         }
     }
 
     return NGX_OK;
-}
-
-
-/* kefu:{t}:SUFFIX, without a client request */
-static ngx_int_t
-ngx_http_kefu_learn_key(ngx_pool_t *pool, ngx_http_kefu_tenant_t *t,
-    const char *suffix, ngx_str_t *key)
-{
-    ngx_http_request_t   r;
-    ngx_http_kefu_ctx_t  ctx;
-
-    /* the key helper wants a request and a context: only their pool and
-     * tenant are read */
-    ngx_memzero(&r, sizeof(ngx_http_request_t));
-    ngx_memzero(&ctx, sizeof(ngx_http_kefu_ctx_t));
-    r.pool = pool;
-    ctx.tenant = t;
-
-    return ngx_http_kefu_tenant_key(&r, &ctx, suffix, key);
 }
 
 

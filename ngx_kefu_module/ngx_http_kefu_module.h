@@ -142,4 +142,6 @@ extern ngx_module_t  ngx_http_kefu_module;
 void *ngx_http_kefu_pool_alloc(void *pool, size_t size);
 ngx_http_kefu_worker_stats_t *ngx_http_kefu_worker_stats(void);
 
+#include "ngx_http_kefu_keys.h"
+
 #endif /* NGX_HTTP_KEFU_MODULE_H */

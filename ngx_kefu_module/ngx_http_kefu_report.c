@@ -9,8 +9,10 @@
  * A report is written by one Lua script, so the record, the user's
  * frozen flag, the idempotency record, the day's counter and the stream
  * entries for the back office (and the police) exist all or none.  All
- * these keys carry the tenant's hash tag, so the script stays legal in
- * Redis Cluster (README, "Loss reports").  The client hears 201 only
+ * these keys carry the hash tag of the user's bucket, {T#NN}, so the
+ * script stays legal in Redis Cluster and one tenant's reports spread
+ * over the cluster (README, "Loss reports"); the report's id names its
+ * bucket.  The client hears 201 only
  * after Redis answered the script, which with appendfsync always means
  * after the write reached the disk, and with `kefu_report_replicas N`
  * only once N replicas have it too (WAIT); otherwise 503, and the retry
@@ -77,9 +79,6 @@ static void ngx_http_kefu_lr_changed(ngx_http_request_t *r, void *data,
 static ngx_int_t ngx_http_kefu_lr_send_record(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx, ngx_http_kefu_lr_t *lr, kefu_str_t *kv,
     size_t n);
-static ngx_int_t ngx_http_kefu_lr_id_key(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx, ngx_str_t *id, ngx_str_t *key);
-static ngx_int_t ngx_http_kefu_lr_id_valid(ngx_str_t *id);
 static ngx_int_t ngx_http_kefu_lr_location(ngx_http_request_t *r,
     ngx_str_t *id);
 
@@ -123,6 +122,7 @@ ngx_http_kefu_loss_report_create(ngx_http_request_t *r,
     u_char                     *fp, *p;
     ngx_int_t                   rc;
     ngx_str_t                   idem, *a;
+    ngx_uint_t                  b;
     ngx_http_kefu_lr_t         *lr;
     ngx_http_kefu_main_conf_t  *kmcf;
     u_char                      day[16];
@@ -167,7 +167,9 @@ ngx_http_kefu_loss_report_create(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_kefu_random_id(r, KEFU_LR_ID_LEN / 2, &lr->id) != NGX_OK) {
+    b = ngx_http_kefu_bucket(&ctx->user);
+
+    if (ngx_http_kefu_bucket_id(r, b, &lr->id) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -176,13 +178,13 @@ ngx_http_kefu_loss_report_create(ngx_http_request_t *r,
 
     /* KEYS */
     if (ngx_http_kefu_owner_key(r, ctx, "lr:idem", &idem, &a[0]) != NGX_OK
-        || ngx_http_kefu_lr_id_key(r, ctx, &lr->id, &a[1]) != NGX_OK
-        || ngx_http_kefu_tenant_key(r, ctx, "frozen", &a[2]) != NGX_OK
-        || ngx_http_kefu_tenant_key(r, ctx, "reports", &a[3]) != NGX_OK
-        || ngx_http_kefu_tenant_key(r, ctx, "police", &a[4]) != NGX_OK
-        || ngx_http_kefu_tenant_key(r, ctx, (char *) day, &a[5]) != NGX_OK
-        || ngx_http_kefu_lr_index_key(r, ctx, -1, &a[6]) != NGX_OK
-        || ngx_http_kefu_lr_index_key(r, ctx, KEFU_LR_RECEIVED, &a[7])
+        || ngx_http_kefu_lr_key(r, ctx, &lr->id, &a[1]) != NGX_OK
+        || ngx_http_kefu_bucket_key(r, ctx, b, "frozen", &a[2]) != NGX_OK
+        || ngx_http_kefu_bucket_key(r, ctx, b, "reports", &a[3]) != NGX_OK
+        || ngx_http_kefu_bucket_key(r, ctx, b, "police", &a[4]) != NGX_OK
+        || ngx_http_kefu_bucket_day_key(r, ctx, b, day + 2, &a[5]) != NGX_OK
+        || ngx_http_kefu_lr_index_key(r, ctx, b, -1, &a[6]) != NGX_OK
+        || ngx_http_kefu_lr_index_key(r, ctx, b, KEFU_LR_RECEIVED, &a[7])
            != NGX_OK
         || ngx_http_kefu_lr_index_member(r, lr->now, &lr->id, &a[21])
            != NGX_OK)
@@ -412,7 +414,7 @@ ngx_http_kefu_lr_created(ngx_http_request_t *r, void *data, ngx_int_t rc,
         lr->replay = 1;
         lr->id = rep->element[1]->str;
 
-        if (ngx_http_kefu_lr_id_key(r, ctx, &lr->id, &lr->key) != NGX_OK) {
+        if (ngx_http_kefu_lr_key(r, ctx, &lr->id, &lr->key) != NGX_OK) {
             ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
             return;
         }
@@ -635,12 +637,9 @@ static ngx_int_t
 ngx_http_kefu_loss_report_get(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx)
 {
+    u_char              *p;
+    ngx_int_t            rc;
     ngx_http_kefu_lr_t  *lr;
-
-    if (!ngx_http_kefu_lr_id_valid(&ctx->path_arg)) {
-        return ngx_http_kefu_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
-                                        "no such loss report");
-    }
 
     lr = ngx_pcalloc(r->pool, sizeof(ngx_http_kefu_lr_t));
     if (lr == NULL) {
@@ -650,7 +649,28 @@ ngx_http_kefu_loss_report_get(ngx_http_request_t *r,
     ctx->data = lr;
     lr->id = ctx->path_arg;
 
-    if (ngx_http_kefu_lr_id_key(r, ctx, &lr->id, &lr->key) != NGX_OK) {
+    /* an id from before the buckets: the migration put the report in the
+     * owner's bucket, under the id with that bucket in front */
+    if (lr->id.len == NGX_HTTP_KEFU_OLD_ID_LEN) {
+        p = ngx_pnalloc(r->pool, NGX_HTTP_KEFU_ID_LEN);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        lr->id.len = ngx_sprintf(p, "%02ui%V", ngx_http_kefu_bucket(&ctx->user),
+                                 &ctx->path_arg)
+                     - p;
+        lr->id.data = p;
+    }
+
+    rc = ngx_http_kefu_lr_key(r, ctx, &lr->id, &lr->key);
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_kefu_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                        "no such loss report");
+    }
+
+    if (rc != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -665,6 +685,7 @@ ngx_http_kefu_admin_loss_report(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx)
 {
     int                  i;
+    ngx_int_t            rc;
     const kefu_json_t   *v[2];
     ngx_http_kefu_lr_t  *lr;
 
@@ -712,14 +733,16 @@ ngx_http_kefu_admin_loss_report(ngx_http_request_t *r,
         }
     }
 
-    if (!ngx_http_kefu_lr_id_valid(&ctx->path_arg)) {
+    lr->id = ctx->path_arg;
+
+    rc = ngx_http_kefu_lr_key(r, ctx, &lr->id, &lr->key);
+
+    if (rc == NGX_DECLINED) {
         return ngx_http_kefu_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
                                         "no such loss report");
     }
 
-    lr->id = ctx->path_arg;
-
-    if (ngx_http_kefu_lr_id_key(r, ctx, &lr->id, &lr->key) != NGX_OK) {
+    if (rc != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -806,6 +829,7 @@ ngx_http_kefu_lr_change(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     int                         kind, reason, status, nstatus, nfrozen;
     u_char                     *p;
     ngx_int_t                   rc;
+    ngx_uint_t                  b;
     ngx_str_t                  *a;
     const char                 *why;
     ngx_http_kefu_main_conf_t  *kmcf;
@@ -832,14 +856,15 @@ ngx_http_kefu_lr_change(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     }
 
     a[0] = lr->key;
+    b = (ngx_uint_t) ngx_http_kefu_id_bucket(&lr->id);
 
-    if (ngx_http_kefu_tenant_key(r, ctx, "frozen", &a[1]) != NGX_OK
-        || ngx_http_kefu_lr_index_key(r, ctx, -1, &a[2]) != NGX_OK
-        || ngx_http_kefu_lr_index_key(r, ctx, KEFU_LR_RECEIVED, &a[3])
+    if (ngx_http_kefu_bucket_key(r, ctx, b, "frozen", &a[1]) != NGX_OK
+        || ngx_http_kefu_lr_index_key(r, ctx, b, -1, &a[2]) != NGX_OK
+        || ngx_http_kefu_lr_index_key(r, ctx, b, KEFU_LR_RECEIVED, &a[3])
            != NGX_OK
-        || ngx_http_kefu_lr_index_key(r, ctx, KEFU_LR_PROCESSING, &a[4])
+        || ngx_http_kefu_lr_index_key(r, ctx, b, KEFU_LR_PROCESSING, &a[4])
            != NGX_OK
-        || ngx_http_kefu_lr_index_key(r, ctx, KEFU_LR_CLOSED, &a[5])
+        || ngx_http_kefu_lr_index_key(r, ctx, b, KEFU_LR_CLOSED, &a[5])
            != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -965,68 +990,6 @@ ngx_http_kefu_lr_send_record(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     kefu_buf_adds(&b, "\n");
 
     return ngx_http_kefu_send_json(r, NGX_HTTP_OK, &b);
-}
-
-
-static ngx_int_t
-ngx_http_kefu_lr_id_key(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
-    ngx_str_t *id, ngx_str_t *key)
-{
-    u_char  suffix[sizeof("lr:") + KEFU_LR_ID_LEN];
-
-    if (id->len != KEFU_LR_ID_LEN) {
-        return NGX_ERROR;
-    }
-
-    (void) ngx_sprintf(suffix, "lr:%V%Z", id);
-
-    return ngx_http_kefu_tenant_key(r, ctx, (char *) suffix, key);
-}
-
-
-static ngx_int_t
-ngx_http_kefu_lr_id_valid(ngx_str_t *id)
-{
-    size_t  i;
-
-    if (id->len != KEFU_LR_ID_LEN) {
-        return 0;
-    }
-
-    for (i = 0; i < id->len; i++) {
-        if (!((id->data[i] >= '0' && id->data[i] <= '9')
-              || (id->data[i] >= 'a' && id->data[i] <= 'f')))
-        {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
-/*
- * The back office's indexes: "kefu:{tenant}:lr:ix" holds every report,
- * "kefu:{tenant}:lr:ix:STATUS" those of one status (status -1: all).
- * Members share score 0 and sort by their bytes: "CREATED.ID" with the
- * creation time zero-padded to 12 digits, so the lexical order is the
- * order of creation, then of id (ngx_http_kefu_backoffice.c).
- */
-
-ngx_int_t
-ngx_http_kefu_lr_index_key(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
-    ngx_int_t status, ngx_str_t *key)
-{
-    u_char  suffix[sizeof("lr:ix:processing")];
-
-    if (status < 0) {
-        return ngx_http_kefu_tenant_key(r, ctx, "lr:ix", key);
-    }
-
-    (void) ngx_sprintf(suffix, "lr:ix:%s%Z",
-                       kefu_lr_status_name((kefu_lr_status_e) status));
-
-    return ngx_http_kefu_tenant_key(r, ctx, (char *) suffix, key);
 }
 
 

@@ -14,11 +14,9 @@ char *ngx_http_kefu_report_replicas(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 /* the loss reports' indexes for the back office's list, newest last:
- * status -1 for all; members are "%012T.ID" */
-#define NGX_HTTP_KEFU_LR_MEMBER_LEN  (12 + 1 + KEFU_LR_ID_LEN)
+ * members are "%012T.ID" */
+#define NGX_HTTP_KEFU_LR_MEMBER_LEN  (12 + 1 + NGX_HTTP_KEFU_ID_LEN)
 
-ngx_int_t ngx_http_kefu_lr_index_key(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx, ngx_int_t status, ngx_str_t *key);
 ngx_int_t ngx_http_kefu_lr_index_member(ngx_http_request_t *r,
     time_t created, ngx_str_t *id, ngx_str_t *member);
 

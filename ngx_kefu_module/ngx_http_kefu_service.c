@@ -5,15 +5,17 @@
  *   POST /v1/feedback  {session_id, turn, helpful, reason?} -> 204
  *
  * Both read the /v1/ask session first (the user's slot) together with
- * what they wrote before for it (the tenant's slot), then write with one
- * Lua script on the tenant's slot that applies only if that earlier
- * state is still current.  Every key of a script carries the tenant's
- * hash tag: legal in Redis Cluster.
+ * what they wrote before for it (the slot of the user's bucket), then
+ * write with one Lua script on the bucket's slot that applies only if
+ * that earlier state is still current.  Every key of a script carries
+ * the bucket's hash tag {T#NN}: legal in Redis Cluster.
  */
 
+#include "ngx_http_kefu_backoffice.h"
 #include "ngx_http_kefu_endpoints.h"
 #include "ngx_http_kefu_handler.h"
 #include "ngx_http_kefu_scripts.h"
+#include "ngx_http_kefu_tally.h"
 #include "kefu_report.h"
 #include "kefu_validate.h"
 
@@ -21,6 +23,7 @@
 #define NGX_HTTP_KEFU_TICKET_TTL    "604800"        /* 7 days */
 #define NGX_HTTP_KEFU_UQ_TTL        "172800"        /* a user's day + 1 */
 #define NGX_HTTP_KEFU_Q_MAX         200             /* as /v1/ask keeps */
+#define NGX_HTTP_KEFU_QUEUE_EPOCH   1767225600      /* 2026-01-01 UTC */
 
 
 typedef struct {
@@ -30,6 +33,12 @@ typedef struct {
     ngx_str_t               reason;
     kefu_session_t          sess;
     ngx_str_t               prev;           /* marker / earlier verdict */
+    ngx_str_t               question;       /* feedback: normalised */
+    u_char                  today[16];      /* feedback: "d:YYYYMMDD" */
+    u_char                  prev_day[16];   /* the earlier verdict's */
+    ngx_str_t               ticket;         /* handoff: its ticket */
+    int64_t                 level;
+    ngx_uint_t              created;
     int64_t                 turn;
     ngx_uint_t              helpful;
     ngx_uint_t              handoff;
@@ -64,10 +73,15 @@ static ngx_int_t ngx_http_kefu_handoff_write(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx, ngx_http_kefu_svc_t *svc);
 static void ngx_http_kefu_handoff_done(ngx_http_request_t *r, void *data,
     ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
+static void ngx_http_kefu_handoff_placed(ngx_http_request_t *r, void *data,
+    ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
 static ngx_int_t ngx_http_kefu_feedback_write(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx, ngx_http_kefu_svc_t *svc);
 static void ngx_http_kefu_feedback_done(ngx_http_request_t *r, void *data,
     ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
+static ngx_int_t ngx_http_kefu_feedback_tally(ngx_http_request_t *r,
+    ngx_http_kefu_ctx_t *ctx, u_char *day, double incr);
+static int64_t ngx_http_kefu_arrival(ngx_uint_t bucket);
 static ngx_int_t ngx_http_kefu_stale(ngx_http_request_t *r);
 
 
@@ -300,9 +314,10 @@ static ngx_int_t
 ngx_http_kefu_handoff_write(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     ngx_http_kefu_svc_t *svc)
 {
-    u_char                      day[16], suffix[sizeof("tk:") + 64];
+    u_char                      day[16];
     ngx_int_t                   rc;
     ngx_str_t                  *a, id, earlier;
+    ngx_uint_t                  b;
     kefu_buf_t                  turns;
     kefu_prio_e                 prio;
     const char                 *name;
@@ -315,49 +330,43 @@ ngx_http_kefu_handoff_write(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     kefu_buf_init(&turns, &ctx->alloc, 512);
     kefu_handoff_turns_json(&svc->sess, KEFU_SESSION_MAX_TURNS, &turns);
 
-    a = ngx_pcalloc(r->pool, 22 * sizeof(ngx_str_t));
+    a = ngx_pcalloc(r->pool, 23 * sizeof(ngx_str_t));
     if (a == NULL || turns.failed) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_kefu_random_id(r, 16, &id) != NGX_OK) {
+    b = ngx_http_kefu_bucket(&ctx->user);
+
+    if (ngx_http_kefu_bucket_id(r, b, &id) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    /* a marker that is not a ticket id counts as no earlier ticket */
-    earlier = svc->prev;
-
-    if (!kefu_is_ident(earlier.data, earlier.len, 64)) {
-        earlier.len = 0;
     }
 
     ngx_http_kefu_day(ngx_time(), day);
 
     a[0] = svc->mark_key;
 
-    (void) ngx_sprintf(suffix, "tk:%V%Z", &id);
-
-    if (ngx_http_kefu_tenant_key(r, ctx, "agents:q", &a[1]) != NGX_OK
-        || ngx_http_kefu_tenant_key(r, ctx, "agents:seq", &a[2]) != NGX_OK
-        || ngx_http_kefu_tenant_key(r, ctx, (char *) suffix, &a[3])
-           != NGX_OK
-        || ngx_http_kefu_tenant_key(r, ctx, "agents", &a[4]) != NGX_OK
-        || ngx_http_kefu_tenant_key(r, ctx, (char *) day, &a[5]) != NGX_OK)
+    if (ngx_http_kefu_bucket_key(r, ctx, b, "agents:q", &a[1]) != NGX_OK
+        || ngx_http_kefu_bucket_key(r, ctx, b, "agents:seq", &a[2]) != NGX_OK
+        || ngx_http_kefu_ticket_key(r, ctx, &id, &a[3]) != NGX_OK
+        || ngx_http_kefu_bucket_key(r, ctx, b, "agents", &a[4]) != NGX_OK
+        || ngx_http_kefu_bucket_day_key(r, ctx, b, day + 2, &a[5]) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (earlier.len) {
-        (void) ngx_sprintf(suffix, "tk:%V%Z", &earlier);
+    /* a marker that is not a ticket id of this bucket (all keys of the
+     * script share its slot) counts as no earlier ticket */
+    earlier = svc->prev;
+    rc = earlier.len && ngx_http_kefu_id_bucket(&earlier) == (ngx_int_t) b
+         ? ngx_http_kefu_ticket_key(r, ctx, &earlier, &a[6])
+         : NGX_DECLINED;
 
-        if (ngx_http_kefu_tenant_key(r, ctx, (char *) suffix, &a[6])
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-    } else {
+    if (rc == NGX_DECLINED) {
+        earlier.len = 0;
         a[6] = a[3];
+
+    } else if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     a[7] = id;
@@ -386,14 +395,15 @@ ngx_http_kefu_handoff_write(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     if (ngx_http_kefu_owner_key(r, ctx, "agents:u", NULL, &a[7]) != NGX_OK
         || ngx_http_kefu_num(r, ctx->tenant->stream_max, &a[20]) != NGX_OK
         || ngx_http_kefu_num(r, ctx->tenant->handoff_per_user, &a[21])
-           != NGX_OK)
+           != NGX_OK
+        || ngx_http_kefu_num(r, ngx_http_kefu_arrival(b), &a[22]) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
 
-    rc = ngx_http_kefu_redis_eval(r, kmcf->service_scripts[0], 8, 22, a,
+    rc = ngx_http_kefu_redis_eval(r, kmcf->service_scripts[0], 8, 23, a,
                                   ngx_http_kefu_handoff_done, svc);
     return ngx_http_kefu_redis_started(r, rc);
 }
@@ -403,9 +413,7 @@ static void
 ngx_http_kefu_handoff_done(ngx_http_request_t *r, void *data, ngx_int_t rc,
     ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
 {
-    kefu_buf_t                    b;
     ngx_str_t                    *what;
-    ngx_uint_t                    created;
     ngx_http_kefu_ctx_t          *ctx;
     ngx_http_kefu_svc_t          *svc = data;
     ngx_http_kefu_redis_reply_t  *rep;
@@ -458,22 +466,53 @@ ngx_http_kefu_handoff_done(ngx_http_request_t *r, void *data, ngx_int_t rc,
         return;
     }
 
-    created = what->len == 7 && ngx_strncmp(what->data, "created", 7) == 0;
+    svc->created = what->len == 7
+                   && ngx_strncmp(what->data, "created", 7) == 0;
+    svc->ticket = rep->element[1]->str;
+    svc->level = rep->element[3]->integer;
+
+    /* its place: the tickets before it in every bucket's queue */
+    rc = ngx_http_kefu_queue_place(r, ctx, rep->element[2]->integer,
+                                   ngx_http_kefu_handoff_placed, svc);
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+static void
+ngx_http_kefu_handoff_placed(ngx_http_request_t *r, void *data,
+    ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
+{
+    int64_t               ahead;
+    kefu_buf_t            b;
+    ngx_http_kefu_ctx_t  *ctx;
+    ngx_http_kefu_svc_t  *svc = data;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
+
+    /* the ticket is made: without its place, 503 and the retry finds it */
+    if (rc != NGX_OK || ngx_http_kefu_queue_sum(replies, n, &ahead) != NGX_OK)
+    {
+        ngx_http_finalize_request(r, ngx_http_kefu_unavailable(r));
+        return;
+    }
 
     kefu_buf_init(&b, &ctx->alloc, 256);
     kefu_buf_adds(&b, "{\"ticket_id\":");
-    kefu_buf_add_json_str(&b, rep->element[1]->str.data,
-                          rep->element[1]->str.len);
+    kefu_buf_add_json_str(&b, svc->ticket.data, svc->ticket.len);
     kefu_buf_addf(&b, ",\"position\":%lld,\"priority\":\"%s\","
                   "\"status\":\"waiting\",\"existing\":%s,\"session_id\":",
-                  rep->element[2]->integer,
-                  kefu_prio_name((kefu_prio_e) rep->element[3]->integer),
-                  created ? "false" : "true");
+                  (long long) ahead + 1,
+                  kefu_prio_name((kefu_prio_e) svc->level),
+                  svc->created ? "false" : "true");
     kefu_buf_add_json_str(&b, svc->session_id.data, svc->session_id.len);
     kefu_buf_adds(&b, "}\n");
 
     ngx_http_finalize_request(r,
-        ngx_http_kefu_send_json(r, created ? NGX_HTTP_CREATED : NGX_HTTP_OK,
+        ngx_http_kefu_send_json(r, svc->created ? NGX_HTTP_CREATED
+                                                : NGX_HTTP_OK,
                                 &b));
 }
 
@@ -482,11 +521,12 @@ static ngx_int_t
 ngx_http_kefu_feedback_write(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     ngx_http_kefu_svc_t *svc)
 {
-    u_char                     *norm, *hash, today[16], prev[16];
+    u_char                     *norm, *hash;
     u_char                      uq[sizeof("uq:YYYYMMDD")];
     long                        nlen;
     ngx_int_t                   rc;
     ngx_str_t                  *a;
+    ngx_uint_t                  b;
     const kefu_turn_t          *turn;
     ngx_http_kefu_main_conf_t  *kmcf;
 
@@ -495,7 +535,7 @@ ngx_http_kefu_feedback_write(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
                                         "no such turn in this session");
     }
 
-    a = ngx_pcalloc(r->pool, 23 * sizeof(ngx_str_t));
+    a = ngx_pcalloc(r->pool, 20 * sizeof(ngx_str_t));
     hash = ngx_pnalloc(r->pool, 16);
     if (a == NULL || hash == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -514,82 +554,83 @@ ngx_http_kefu_feedback_write(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
         nlen = kefu_text_normalize(turn->q.data, turn->q.len, norm);
 
         if (nlen > 0) {
-            a[10].data = norm;
-            a[10].len = ngx_min((size_t) nlen, NGX_HTTP_KEFU_Q_MAX);
+            svc->question.data = norm;
+            svc->question.len = ngx_min((size_t) nlen, NGX_HTTP_KEFU_Q_MAX);
         }
 
-        a[14].data = turn->faq.data;
-        a[14].len = turn->faq.len;
+        a[13].data = turn->faq.data;
+        a[13].len = turn->faq.len;
     }
 
-    ngx_http_kefu_day(ngx_time(), today);
+    ngx_http_kefu_day(ngx_time(), svc->today);
 
     /* an earlier verdict is "1:YYYYMMDD" or "0:YYYYMMDD" */
     if (svc->prev.len == 10 && svc->prev.data[1] == ':'
         && ngx_atoi(svc->prev.data + 2, 8) != NGX_ERROR)
     {
-        (void) ngx_sprintf(prev, "d:%*s%Z", (size_t) 8, svc->prev.data + 2);
+        (void) ngx_sprintf(svc->prev_day, "d:%*s%Z", (size_t) 8,
+                           svc->prev.data + 2);
 
     } else {
         svc->prev.len = 0;
-        ngx_memcpy(prev, today, sizeof(today));
+        ngx_memcpy(svc->prev_day, svc->today, sizeof(svc->today));
     }
 
+    b = ngx_http_kefu_bucket(&ctx->user);
+    (void) ngx_sprintf(uq, "uq:%*s%Z", (size_t) 8, svc->today + 2);
+
+    /* KEYS */
     a[0] = svc->mark_key;
 
-    if (ngx_http_kefu_day_key(r, ctx, today + 2, "", &a[1]) != NGX_OK
-        || ngx_http_kefu_day_key(r, ctx, today + 2, ":u", &a[2]) != NGX_OK
-        || ngx_http_kefu_day_key(r, ctx, prev + 2, "", &a[3]) != NGX_OK
-        || ngx_http_kefu_day_key(r, ctx, prev + 2, ":u", &a[4]) != NGX_OK
-        || ngx_http_kefu_tenant_key(r, ctx, "feedback", &a[5]) != NGX_OK
-        || ngx_http_kefu_num(r, svc->turn, &a[6]) != NGX_OK
-        || ngx_http_kefu_num(r, ngx_time(), &a[16]) != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    a[7] = svc->prev;
-
-    if (svc->helpful) {
-        ngx_str_set(&a[8], "1");
-
-    } else {
-        ngx_str_set(&a[8], "0");
-    }
-
-    a[9].data = today + 2;
-    a[9].len = 8;
-    ngx_str_set(&a[11], NGX_HTTP_KEFU_DAY_TTL);
-    a[12] = ctx->user;
-    a[13] = svc->session_id;
-    a[15] = svc->reason;
-
-    if (a[10].len) {
-        ngx_http_kefu_question_hash(&a[10], hash);
-        a[19].data = hash;
-        a[19].len = 16;
-    }
-
-    /* KEYS[7], the user's unanswered questions of today, goes before
-     * the ARGV */
-    ngx_memmove(&a[7], &a[6], 11 * sizeof(ngx_str_t));
-    (void) ngx_sprintf(uq, "uq:%*s%Z", (size_t) 8, today + 2);
-
-    if (ngx_http_kefu_owner_key(r, ctx, (char *) uq, NULL, &a[6]) != NGX_OK
-        || ngx_http_kefu_num(r, ctx->tenant->stream_max, &a[18]) != NGX_OK
-        || ngx_http_kefu_num(r, ctx->tenant->unanswered_per_user, &a[20])
+    if (ngx_http_kefu_bucket_day_key(r, ctx, b, svc->today + 2, &a[1])
            != NGX_OK
-        || ngx_http_kefu_num(r, ctx->tenant->stats_top_max, &a[22])
+        || ngx_http_kefu_bucket_day_key(r, ctx, b, svc->prev_day + 2, &a[2])
+           != NGX_OK
+        || ngx_http_kefu_bucket_key(r, ctx, b, "feedback", &a[3]) != NGX_OK
+        || ngx_http_kefu_owner_key(r, ctx, (char *) uq, NULL, &a[4])
            != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_str_set(&a[21], NGX_HTTP_KEFU_UQ_TTL);
+    /* ARGV */
+    if (ngx_http_kefu_num(r, svc->turn, &a[5]) != NGX_OK
+        || ngx_http_kefu_num(r, ngx_time(), &a[15]) != NGX_OK
+        || ngx_http_kefu_num(r, ctx->tenant->stream_max, &a[16]) != NGX_OK
+        || ngx_http_kefu_num(r, ctx->tenant->unanswered_per_user, &a[18])
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    a[6] = svc->prev;
+
+    if (svc->helpful) {
+        ngx_str_set(&a[7], "1");
+
+    } else {
+        ngx_str_set(&a[7], "0");
+    }
+
+    a[8].data = svc->today + 2;
+    a[8].len = 8;
+    a[9] = svc->question;
+    ngx_str_set(&a[10], NGX_HTTP_KEFU_DAY_TTL);
+    a[11] = ctx->user;
+    a[12] = svc->session_id;
+    a[14] = svc->reason;
+
+    if (svc->question.len) {
+        ngx_http_kefu_question_hash(&svc->question, hash);
+        a[17].data = hash;
+        a[17].len = 16;
+    }
+
+    ngx_str_set(&a[19], NGX_HTTP_KEFU_UQ_TTL);
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
 
-    rc = ngx_http_kefu_redis_eval(r, kmcf->service_scripts[1], 7, 23, a,
+    rc = ngx_http_kefu_redis_eval(r, kmcf->service_scripts[1], 5, 20, a,
                                   ngx_http_kefu_feedback_done, svc);
     return ngx_http_kefu_redis_started(r, rc);
 }
@@ -599,10 +640,13 @@ static void
 ngx_http_kefu_feedback_done(ngx_http_request_t *r, void *data, ngx_int_t rc,
     ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
 {
+    ngx_str_t                    *what;
+    ngx_http_kefu_ctx_t          *ctx;
     ngx_http_kefu_svc_t          *svc;
     ngx_http_kefu_redis_reply_t  *rep;
 
     svc = data;
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
 
     rc = ngx_http_kefu_redis_outcome(r, rc, replies, n, 1,
                                      "script feedback", &svc->mark_key);
@@ -613,19 +657,86 @@ ngx_http_kefu_feedback_done(ngx_http_request_t *r, void *data, ngx_int_t rc,
 
     rep = replies[0];
 
-    if (rep->type != REDIS_REPLY_STRING && rep->type != REDIS_REPLY_STATUS) {
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1
+        || rep->element[0]->type != REDIS_REPLY_STRING)
+    {
         ngx_http_finalize_request(r,
             ngx_http_kefu_redis_unexpected(r, rep, "script feedback",
                                            &svc->mark_key));
         return;
     }
 
-    if (rep->str.len == 5 && ngx_strncmp(rep->str.data, "stale", 5) == 0) {
+    what = &rep->element[0]->str;
+
+    if (what->len == 5 && ngx_strncmp(what->data, "stale", 5) == 0) {
         ngx_http_finalize_request(r, ngx_http_kefu_stale(r));
         return;
     }
 
+    /* {'ok', added, taken back}: the day's unanswered questions are the
+     * tenant's, summed per worker like /v1/ask's (they feed statistics
+     * and KB suggestions, which read one set per day) */
+    if (rep->elements == 3
+        && rep->element[1]->type == REDIS_REPLY_INTEGER
+        && rep->element[2]->type == REDIS_REPLY_INTEGER)
+    {
+        if ((rep->element[1]->integer
+             && ngx_http_kefu_feedback_tally(r, ctx, svc->today, 1)
+                != NGX_OK)
+            || (rep->element[2]->integer
+                && ngx_http_kefu_feedback_tally(r, ctx, svc->prev_day, -1)
+                   != NGX_OK))
+        {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+    }
+
     ngx_http_finalize_request(r, ngx_http_kefu_send_no_content(r));
+}
+
+
+static ngx_int_t
+ngx_http_kefu_feedback_tally(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
+    u_char *day, double incr)
+{
+    ngx_str_t             key;
+    ngx_http_kefu_svc_t  *svc = ctx->data;
+
+    if (ngx_http_kefu_day_key(r, ctx, day + 2, ":u", &key) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    (void) ngx_http_kefu_tally_add(ctx->tenant, NGX_HTTP_KEFU_TALLY_RANK,
+                                   &key, &svc->question, incr,
+                                   NGX_HTTP_KEFU_STATS_TTL);
+
+    return NGX_OK;
+}
+
+
+/*
+ * A ticket's arrival, the low part of its queue score: milliseconds since
+ * 2026-01-01 (2^40 of them reach 2060) times 1024, plus 64 x the bucket;
+ * the script adds its bucket's sequence modulo 64.  So the queues of all
+ * buckets share one order, first come first served to the millisecond of
+ * the nginx clocks, and no two tickets share a score.
+ */
+
+static int64_t
+ngx_http_kefu_arrival(ngx_uint_t bucket)
+{
+    int64_t      ms;
+    ngx_time_t  *tp;
+
+    tp = ngx_timeofday();
+    ms = ((int64_t) tp->sec - NGX_HTTP_KEFU_QUEUE_EPOCH) * 1000 + tp->msec;
+
+    if (ms < 0) {
+        ms = 0;
+    }
+
+    return ms * 1024 + (int64_t) bucket * 64;
 }
 
 

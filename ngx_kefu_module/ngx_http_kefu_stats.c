@@ -1,11 +1,14 @@
 /*
  * ngx_kefu: GET /v1/admin/stats?days=1..90&top=1..50 (admin token).
  *
- * One pipelined round trip: the day's counter hash for every day of the
- * period, then the period's top questions and top unanswered questions,
- * summed by ZUNIONSTORE into temporary keys of the tenant (same slot,
- * expiring, deleted at the end of the same pipeline).  The tenant comes
- * from the token: an admin sees only his own tenant.
+ * One pipelined round trip: the day's counter hashes for every day of the
+ * period (the tenant's, /v1/ask's, and one per bucket of users, those of
+ * the loss reports, handoffs and feedback, whose scripts write in the
+ * user's bucket), then the period's top questions and top unanswered
+ * questions, summed by ZUNIONSTORE into temporary keys of the tenant
+ * (same slot, expiring, deleted at the end of the same pipeline).  The
+ * batch mixes slots; each command has one.  The tenant comes from the
+ * token: an admin sees only his own tenant.
  */
 
 #include "ngx_http_kefu_dayunion.h"
@@ -18,6 +21,9 @@
 #define NGX_HTTP_KEFU_STATS_MAX_DAYS  90
 #define NGX_HTTP_KEFU_STATS_TOP       10
 #define NGX_HTTP_KEFU_STATS_MAX_TOP   50
+
+/* the day hashes of one day: the tenant's and its buckets' */
+#define NGX_HTTP_KEFU_STATS_HASHES    (1 + NGX_HTTP_KEFU_BUCKETS)
 
 
 typedef struct {
@@ -55,7 +61,7 @@ ngx_http_kefu_admin_stats(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
     char                        day[16];
     ngx_int_t                   rc;
     ngx_str_t                  *a, tmp[2];
-    ngx_uint_t                  i, d, k, ncmd, nargs;
+    ngx_uint_t                  i, d, k, b, h, ncmd, nargs;
     ngx_http_kefu_stats_t      *st;
     ngx_http_kefu_dayunion_t    du;
     ngx_http_kefu_redis_cmd_t  *cmds;
@@ -96,9 +102,10 @@ ngx_http_kefu_admin_stats(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* days x HGETALL; 2 x (ZUNIONSTORE, EXPIRE, ZREVRANGE); DEL */
-    ncmd = st->days + 2 * NGX_HTTP_KEFU_DAYUNION_CMDS + 1;
-    nargs = 2 * st->days + 2 * NGX_HTTP_KEFU_DAYUNION_ARGS(st->days) + 3;
+    /* days x hashes x HGETALL; 2 x (ZUNIONSTORE, EXPIRE, ZREVRANGE); DEL */
+    h = st->days * NGX_HTTP_KEFU_STATS_HASHES;
+    ncmd = h + 2 * NGX_HTTP_KEFU_DAYUNION_CMDS + 1;
+    nargs = 2 * h + 2 * NGX_HTTP_KEFU_DAYUNION_ARGS(st->days) + 3;
 
     cmds = ngx_palloc(r->pool, ncmd * sizeof(ngx_http_kefu_redis_cmd_t));
     a = ngx_pcalloc(r->pool, nargs * sizeof(ngx_str_t));
@@ -113,17 +120,23 @@ ngx_http_kefu_admin_stats(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx)
     for (d = 0; d < st->days; d++) {
         kefu_stats_day(st->now, (int) (st->days - 1 - d), day);
 
-        ngx_str_set(&a[k], "HGETALL");
+        for (b = 0; b < NGX_HTTP_KEFU_STATS_HASHES; b++) {
+            ngx_str_set(&a[k], "HGETALL");
 
-        if (ngx_http_kefu_day_key(r, ctx, (u_char *) day, "", &a[k + 1])
-            != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            if ((b == 0
+                 ? ngx_http_kefu_day_key(r, ctx, (u_char *) day, "",
+                                         &a[k + 1])
+                 : ngx_http_kefu_bucket_day_key(r, ctx, b - 1,
+                                                (u_char *) day, &a[k + 1]))
+                != NGX_OK)
+            {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            cmds[ncmd].argc = 2;
+            cmds[ncmd++].argv = &a[k];
+            k += 2;
         }
-
-        cmds[ncmd].argc = 2;
-        cmds[ncmd++].argv = &a[k];
-        k += 2;
     }
 
     /* i = 0: FAQ hits (":q"), i = 1: unanswered questions (":u") */
@@ -157,16 +170,18 @@ ngx_http_kefu_stats_done(ngx_http_request_t *r, void *data, ngx_int_t rc,
 {
     char                          day[16], first[16];
     size_t                        j;
-    ngx_uint_t                    d;
-    kefu_buf_t                    b;
-    kefu_stats_t                  total, *days;
+    ngx_uint_t                    d, b, h;
+    kefu_buf_t                    buf;
+    kefu_stats_t                  total, one, *days;
     ngx_http_kefu_ctx_t          *ctx;
     ngx_http_kefu_stats_t        *st = data;
     ngx_http_kefu_redis_reply_t  *rep;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
 
-    rc = ngx_http_kefu_redis_outcome(r, rc, replies, n, st->days + 7,
+    h = st->days * NGX_HTTP_KEFU_STATS_HASHES;
+
+    rc = ngx_http_kefu_redis_outcome(r, rc, replies, n, h + 7,
                                      "statistics read", NULL);
     if (rc != NGX_DECLINED) {
         ngx_http_finalize_request(r, rc);
@@ -182,74 +197,81 @@ ngx_http_kefu_stats_done(ngx_http_request_t *r, void *data, ngx_int_t rc,
     ngx_memzero(&total, sizeof(kefu_stats_t));
 
     for (d = 0; d < st->days; d++) {
-        rep = replies[d];
+        for (b = 0; b < NGX_HTTP_KEFU_STATS_HASHES; b++) {
+            rep = replies[d * NGX_HTTP_KEFU_STATS_HASHES + b];
 
-        if (rep->type != REDIS_REPLY_ARRAY) {
-            continue;
-        }
-
-        for (j = 0; j + 1 < rep->elements; j += 2) {
-            if (rep->element[j]->type != REDIS_REPLY_STRING
-                || rep->element[j + 1]->type != REDIS_REPLY_STRING)
-            {
+            if (rep->type != REDIS_REPLY_ARRAY) {
                 continue;
             }
 
-            /* fields of other features are not counters of ours */
-            (void) kefu_stats_set(&days[d], rep->element[j]->str.data,
-                                  rep->element[j]->str.len,
-                                  rep->element[j + 1]->str.data,
-                                  rep->element[j + 1]->str.len);
+            ngx_memzero(&one, sizeof(kefu_stats_t));
+
+            for (j = 0; j + 1 < rep->elements; j += 2) {
+                if (rep->element[j]->type != REDIS_REPLY_STRING
+                    || rep->element[j + 1]->type != REDIS_REPLY_STRING)
+                {
+                    continue;
+                }
+
+                /* fields of other features are not counters of ours */
+                (void) kefu_stats_set(&one, rep->element[j]->str.data,
+                                      rep->element[j]->str.len,
+                                      rep->element[j + 1]->str.data,
+                                      rep->element[j + 1]->str.len);
+            }
+
+            kefu_stats_add(&days[d], &one);
         }
 
+        kefu_stats_floor(&days[d]);
         kefu_stats_add(&total, &days[d]);
     }
 
     kefu_stats_day(st->now, (int) (st->days - 1), first);
     kefu_stats_day(st->now, 0, day);
 
-    kefu_buf_init(&b, &ctx->alloc, 1024 + 256 * st->days);
+    kefu_buf_init(&buf, &ctx->alloc, 1024 + 256 * st->days);
 
-    kefu_buf_adds(&b, "{\"tenant\":");
-    kefu_buf_add_json_str(&b, ctx->tenant->name.data, ctx->tenant->name.len);
-    kefu_buf_addf(&b, ",\"days\":%u,\"from\":\"%.4s-%.2s-%.2s\","
+    kefu_buf_adds(&buf, "{\"tenant\":");
+    kefu_buf_add_json_str(&buf, ctx->tenant->name.data, ctx->tenant->name.len);
+    kefu_buf_addf(&buf, ",\"days\":%u,\"from\":\"%.4s-%.2s-%.2s\","
                   "\"to\":\"%.4s-%.2s-%.2s\",\"total\":",
                   (unsigned) st->days, first, first + 4, first + 6, day,
                   day + 4, day + 6);
-    kefu_stats_json(&total, NULL, &b);
-    kefu_buf_adds(&b, ",\"daily\":[");
+    kefu_stats_json(&total, NULL, &buf);
+    kefu_buf_adds(&buf, ",\"daily\":[");
 
     for (d = 0; d < st->days; d++) {
         kefu_stats_day(st->now, (int) (st->days - 1 - d), day);
 
         if (d) {
-            kefu_buf_adds(&b, ",");
+            kefu_buf_adds(&buf, ",");
         }
 
-        kefu_stats_json(&days[d], day, &b);
+        kefu_stats_json(&days[d], day, &buf);
     }
 
     /* replies: days, ZUNIONSTORE, EXPIRE, ZREVRANGE (q), the same (u) */
-    kefu_buf_adds(&b, "],\"top_questions\":");
+    kefu_buf_adds(&buf, "],\"top_questions\":");
 
-    if (ngx_http_kefu_stats_top(ctx, replies[st->days + 2], 1, &b)
+    if (ngx_http_kefu_stats_top(ctx, replies[h + 2], 1, &buf)
         != NGX_OK)
     {
         goto bad;
     }
 
-    kefu_buf_adds(&b, ",\"top_unanswered\":");
+    kefu_buf_adds(&buf, ",\"top_unanswered\":");
 
-    if (ngx_http_kefu_stats_top(ctx, replies[st->days + 5], 0, &b)
+    if (ngx_http_kefu_stats_top(ctx, replies[h + 5], 0, &buf)
         != NGX_OK)
     {
         goto bad;
     }
 
-    kefu_buf_adds(&b, "}\n");
+    kefu_buf_adds(&buf, "}\n");
 
     ngx_http_finalize_request(r, ngx_http_kefu_send_json(r, NGX_HTTP_OK,
-                                                         &b));
+                                                         &buf));
     return;
 
 bad:

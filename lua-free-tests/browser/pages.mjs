@@ -322,7 +322,7 @@ async function chat() {
                               (e) => e.textContent);
     const st = await p.$eval('section.report .status',
                              (e) => e.dataset.status);
-    check(/^[0-9a-f]{32}$/.test(rid) && st === 'received',
+    check(/^[0-9]{2}[0-9a-f]{32}$/.test(rid) && st === 'received',
           'the report id and status are shown', {rid, st});
     check(await p.evaluate(() =>
           sessionStorage.getItem('kefu.chat.pending_report')) === null,

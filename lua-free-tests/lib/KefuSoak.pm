@@ -480,7 +480,7 @@ sub run {
     my @lost;
     for my $a (@acked) {
         my %rec = @{ $t->redis_cmd('HGETALL',
-                                   "kefu:{$a->{tenant}}:lr:$a->{id}") || [] };
+                       KefuTest::id_key($a->{tenant}, 'lr', $a->{id})) || [] };
         push @lost, "$a->{tenant} $a->{key} $a->{id}"
             unless ($rec{idempotency_key} // '') eq $a->{key}
                 && ($rec{user} // '') eq $a->{user};
@@ -492,10 +492,10 @@ sub run {
     for my $tn (@TENANTS) {
         my $cursor = 0;
         do {
-            my $r = $t->redis_cmd('SCAN', $cursor, 'MATCH', "kefu:{$tn}:lr:*",
-                                  'COUNT', 1000);
+            my $r = $t->redis_cmd('SCAN', $cursor, 'MATCH',
+                                  "kefu:{$tn#*}:lr:*", 'COUNT', 1000);
             $cursor = $r->[0];
-            for my $k (grep { /:lr:[0-9a-f]{32}$/ } @{ $r->[1] }) {
+            for my $k (grep { /:lr:\d\d[0-9a-f]{32}$/ } @{ $r->[1] }) {
                 my $v = $t->redis_cmd('HMGET', $k, 'user', 'idempotency_key');
                 $per_key{"$tn $v->[0] $v->[1]"}++;
                 $records++;
@@ -514,8 +514,9 @@ sub run {
         $res{bounds}{"kefu:{$tn}:d:$day:q"} =
             $t->redis_cmd('ZCARD', "kefu:{$tn}:d:$day:q");
         for my $s (qw(agents feedback reports police)) {
-            $res{bounds}{"kefu:{$tn}:$s"} =
-                $t->redis_cmd('XLEN', "kefu:{$tn}:$s");
+            for my $k (KefuTest::bucket_keys($tn, $s)) {
+                $res{bounds}{$k} = $t->redis_cmd('XLEN', $k);
+            }
         }
     }
     $res{bounds}{"kefu:{demo:flood}:uq:$day"} =

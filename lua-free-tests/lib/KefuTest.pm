@@ -27,6 +27,7 @@ package KefuTest;
 use strict;
 use warnings;
 
+use Compress::Zlib ();
 use Cwd qw(abs_path);
 use File::Basename qw(dirname);
 use File::Path qw(make_path);
@@ -266,6 +267,87 @@ sub read_resp {
     }
     return $v if $t eq ':';
     return $line;
+}
+
+# --- the module's Redis keys (README, "Redis keys") -------------------
+
+# a user's bucket: CRC-32 of the user id modulo 16, as
+# ngx_http_kefu_bucket() computes it
+sub bucket {
+    my ($user) = @_;
+    my $b = $user;
+    utf8::encode($b);
+    return sprintf '%02d', Compress::Zlib::crc32($b) % 16;
+}
+
+# kefu:{T#NN}:SUFFIX with NN the user's bucket
+sub bkey {
+    my ($tenant, $user, $suffix) = @_;
+    return "kefu:{$tenant#" . bucket($user) . "}:$suffix";
+}
+
+# a user's record in the bucket: kefu:{T#NN}:WHAT:LEN:USER[:REST]
+sub okey {
+    my ($tenant, $what, $user, @rest) = @_;
+    my $b = $user;
+    utf8::encode($b);
+    return bkey($tenant, $user,
+                join ':', $what, length($b), $user, @rest);
+}
+
+# a field of the day's counters, summed over the tenant's hash and its
+# buckets' (the statistics endpoint sums the same)
+sub day_sum {
+    my ($self, $tenant, $day, $field) = @_;
+    my $sum = 0;
+    for my $k ("kefu:{$tenant}:d:$day",
+               map { sprintf "kefu:{$tenant#%02d}:d:$day", $_ } 0 .. 15)
+    {
+        $sum += $self->redis_cmd('HGET', $k, $field) // 0;
+    }
+    return $sum;
+}
+
+# a report's (WHAT "lr") or a ticket's ("tk") key: its id names the bucket
+sub id_key {
+    my ($tenant, $what, $id) = @_;
+    return "kefu:{$tenant#" . substr($id, 0, 2) . "}:$what:$id";
+}
+
+# the 16 keys kefu:{T#NN}:SUFFIX of a tenant
+sub bucket_keys {
+    my ($tenant, $suffix) = @_;
+    return map { sprintf "kefu:{$tenant#%02d}:$suffix", $_ } 0 .. 15;
+}
+
+# the entries of every bucket's stream SUFFIX, oldest first
+sub stream_all {
+    my ($self, $tenant, $suffix) = @_;
+    my @all = map { @{ $self->redis_cmd('XRANGE', $_, '-', '+') || [] } }
+              bucket_keys($tenant, $suffix);
+    my $id = sub { [split /-/, $_[0]] };
+    return [sort { my ($x, $y) = ($id->($a->[0]), $id->($b->[0]));
+                   $x->[0] <=> $y->[0] || $x->[1] <=> $y->[1] } @all];
+}
+
+# the waiting tickets of every bucket's queue in queue order: [id, score]
+sub queue_all {
+    my ($self, $tenant) = @_;
+    my @all;
+    for my $k (bucket_keys($tenant, 'agents:q')) {
+        my $q = $self->redis_cmd('ZRANGE', $k, 0, -1, 'WITHSCORES') || [];
+        push @all, [splice @$q, 0, 2] while @$q;
+    }
+    return [sort { $a->[1] <=> $b->[1] || $a->[0] cmp $b->[0] } @all];
+}
+
+# what an agent desk does (README): take the first ticket of all queues
+sub pop_ticket {
+    my ($self, $tenant) = @_;
+    my $first = $self->queue_all($tenant)->[0] or return undef;
+    my $b = substr $first->[0], 0, 2;
+    return $self->redis_cmd('ZREM', "kefu:{$tenant#$b}:agents:q",
+                            $first->[0]) ? $first->[0] : undef;
 }
 
 # --- nginx -----------------------------------------------------------

@@ -109,7 +109,9 @@ my $body = { kind => 'card', reason => 'stolen', card_last4 => '0427',
 my $r = report($body, key => 'key-1');
 is($r->{status}, 201, 'created');
 my $rep = $r->{json};
-like($rep->{id}, qr/^[0-9a-f]{32}$/, 'unguessable id (128 random bits)');
+like($rep->{id}, qr/^[0-9]{2}[0-9a-f]{32}$/,
+     'unguessable id (128 random bits after the bucket)');
+is(substr($rep->{id}, 0, 2), KefuTest::bucket('u1'), "the user's bucket");
 is($rep->{status}, 'received', 'status received');
 is($rep->{frozen}, JSON::PP::true, 'frozen');
 is($rep->{kind}, 'card', 'kind');
@@ -124,26 +126,28 @@ is($r->{headers}{location}, "/kefu/v1/loss-reports/$rep->{id}",
 ok(!$r->{headers}{'idempotent-replayed'}, 'not a replay');
 my $id = $rep->{id};
 
-my %rec = @{ $t->redis_cmd('HGETALL', "kefu:{demo}:lr:$id") };
+my %rec = @{ $t->redis_cmd('HGETALL', KefuTest::id_key('demo', 'lr', $id)) };
 is($rec{user}, 'u1', 'record: user from the token');
 is($rec{tenant}, 'demo', 'record: tenant');
 is($rec{status}, 'received', 'record: status');
 is($rec{idempotency_key}, 'key-1', 'record: idempotency key');
-is($t->redis_cmd('HGET', 'kefu:{demo}:frozen', 'u1'), 1,
+is($t->redis_cmd('HGET', KefuTest::bkey('demo', 'u1', 'frozen'), 'u1'), 1,
    'the user is frozen');
-my $idem = $t->redis_cmd('HGETALL', 'kefu:{demo}:lr:idem:2:u1:key-1');
+my $idem = $t->redis_cmd('HGETALL', KefuTest::okey('demo', 'lr:idem', 'u1', 'key-1'));
 is({@$idem}->{id}, $id, 'idempotency record points at the report');
 like({@$idem}->{fp}, qr/^[0-9a-f]{64}$/, 'with the body fingerprint');
-my $ttl = $t->redis_cmd('TTL', 'kefu:{demo}:lr:idem:2:u1:key-1');
+my $ttl = $t->redis_cmd('TTL', KefuTest::okey('demo', 'lr:idem', 'u1', 'key-1'));
 ok($ttl > 86000 && $ttl <= 86400, "idempotency record kept 24 h ($ttl)");
-my $xs = $t->redis_cmd('XRANGE', 'kefu:{demo}:reports', '-', '+');
+my $xs = $t->redis_cmd('XRANGE', KefuTest::bkey('demo', 'u1', 'reports'),
+                        '-', '+');
 is(scalar @$xs, 1, 'one back-office stream entry');
 my %ev = @{ $xs->[0][1] };
 is($ev{id}, $id, 'stream entry names the report');
 is($ev{user}, 'u1', 'and the user');
 is($ev{kind}, 'card', 'and the kind');
 is($xs->[0][0], $rec{stream_id}, 'record keeps its stream id');
-my $ps = $t->redis_cmd('XRANGE', 'kefu:{demo}:police', '-', '+');
+my $ps = $t->redis_cmd('XRANGE', KefuTest::bkey('demo', 'u1', 'police'),
+                        '-', '+');
 is(scalar @$ps, 1, 'one police stream entry');
 
 # --- replay and conflict ----------------------------------------------
@@ -158,9 +162,9 @@ is_deeply($r->{json}, $rep, 'the same representation');
 
 $r = report({ %$body, card_last4 => '0428' }, key => 'key-1');
 err_is($r, 422, 'idempotency_conflict', 'same key, other body');
-is(scalar @{ $t->redis_cmd('XRANGE', 'kefu:{demo}:reports', '-', '+') }, 1,
+is(scalar @{ $t->stream_all('demo', 'reports') }, 1,
    'still one stream entry');
-is($t->redis_cmd('HGET', 'kefu:{demo}:frozen', 'u1'), 1,
+is($t->redis_cmd('HGET', KefuTest::bkey('demo', 'u1', 'frozen'), 'u1'), 1,
    'frozen count unchanged');
 
 # the key is per user: another user's key-1 is a new report
@@ -236,12 +240,12 @@ err_is(change('f' x 32, { status => 'closed' }), 404, 'not_found',
 $r = change($id2, { frozen => JSON::PP::false });
 is($r->{status}, 200, 'phone unfrozen');
 is($r->{json}{frozen}, JSON::PP::false, 'frozen false');
-ok(!defined $t->redis_cmd('HGET', 'kefu:{demo}:frozen', 'u2'),
+ok(!defined $t->redis_cmd('HGET', KefuTest::bkey('demo', 'u2', 'frozen'), 'u2'),
    'u2 no longer frozen');
 $r = change($id2, { frozen => JSON::PP::true });
-is($t->redis_cmd('HGET', 'kefu:{demo}:frozen', 'u2'), 1, 'frozen again');
+is($t->redis_cmd('HGET', KefuTest::bkey('demo', 'u2', 'frozen'), 'u2'), 1, 'frozen again');
 $r = change($id2, { frozen => JSON::PP::true });
-is($t->redis_cmd('HGET', 'kefu:{demo}:frozen', 'u2'), 1,
+is($t->redis_cmd('HGET', KefuTest::bkey('demo', 'u2', 'frozen'), 'u2'), 1,
    'setting the same value counts once');
 $r = change($id2, { status => 'closed', frozen => JSON::PP::false });
 is($r->{json}{status}, 'closed', 'closed');
@@ -258,9 +262,9 @@ ok($r->{json}{updated_at} ge $r->{json}{created_at}, 'updated_at');
 # the day's counter, exactly once per report (not per replay)
 my @d = gmtime;
 my $day = sprintf '%04d%02d%02d', $d[5] + 1900, $d[4] + 1, $d[3];
-is($t->redis_cmd('HGET', "kefu:{demo}:d:$day", 'loss_reports'), 2,
+is($t->day_sum('demo', $day, 'loss_reports'), 2,
    'two loss reports counted');
-is($t->redis_cmd('HGET', "kefu:{demo}:d:$day", 'police_reports'), 1,
+is($t->day_sum('demo', $day, 'police_reports'), 1,
    'one police report counted');
 
 # --- Location: the mount as configured, never the request URI ----------
@@ -279,7 +283,7 @@ sub raw_post {
     my $resp = <$s> // '';
     my ($st) = $resp =~ m{^HTTP/1\.[01] (\d+)};
     my ($loc) = $resp =~ m{\r\nLocation: ([^\r\n]*)\r\n}i;
-    my ($id) = $resp =~ m{"id":"([0-9a-f]{32})"};
+    my ($id) = $resp =~ m{"id":"([0-9]{2}[0-9a-f]{32})"};
     return ($st // 0, $loc // '', $id // '');
 }
 

@@ -46,21 +46,22 @@ sub stored {
     my %all;
     my $cursor = 0;
     do {
-        my $r = $t->redis_cmd('SCAN', $cursor, 'MATCH', 'kefu:{demo}:lr:*',
-                              'COUNT', 1000);
+        my $r = $t->redis_cmd('SCAN', $cursor, 'MATCH',
+                              'kefu:{demo#*}:lr:*', 'COUNT', 1000);
         $cursor = $r->[0];
         for my $k (@{ $r->[1] }) {
-            next unless $k =~ /^kefu:\{demo\}:lr:([0-9a-f]{32})$/;
+            next unless $k =~ /^kefu:\{demo#\d\d\}:lr:(\d\d[0-9a-f]{32})$/;
             $all{$1} = { @{ $t->redis_cmd('HGETALL', $k) } };
         }
     } while ($cursor ne '0');
     return \%all;
 }
 
+# the ids on every bucket's stream SUFFIX, with their counts
 sub stream_ids {
-    my ($key) = @_;
+    my ($suffix) = @_;
     my %n;
-    for my $e (@{ $t->redis_cmd('XRANGE', $key, '-', '+') }) {
+    for my $e (@{ $t->stream_all('demo', $suffix) }) {
         my %f = @{ $e->[1] };
         $n{ $f{id} }++;
     }
@@ -88,7 +89,7 @@ ok(defined FakeRedis::time_to_recover($t, '/kefu/v1/whoami',
    'the API serves again after the restart');
 
 my $all = stored();
-my $stream = stream_ids('kefu:{demo}:reports');
+my $stream = stream_ids('reports');
 is(scalar keys %$all, 50, 'exactly 50 reports after the restart');
 my ($missing, $bad_frozen, $bad_stream) = (0, 0, 0);
 for my $id (keys %acked) {
@@ -102,11 +103,11 @@ is($bad_stream, 0, 'each has exactly one stream entry');
 is(scalar keys %$stream, 50, 'and the stream holds nothing else');
 for my $u (keys %tok) {
     my $n = grep { $user_of{$_} eq $u } keys %acked;
-    $bad_frozen++ unless ($t->redis_cmd('HGET', 'kefu:{demo}:frozen', $u)
-                          // 0) == $n;
+    my $f = $t->redis_cmd('HGET', KefuTest::bkey('demo', $u, 'frozen'), $u);
+    $bad_frozen++ unless ($f // 0) == $n;
 }
 is($bad_frozen, 0, 'every frozen flag is back (one count per report)');
-is(scalar keys %{ stream_ids('kefu:{demo}:police') },
+is(scalar keys %{ stream_ids('police') },
    scalar(grep { /7$/ } values %acked), 'police stream entries are back');
 
 # a retry after the crash finds the report, does not double it
@@ -202,7 +203,7 @@ for my $u (grep { defined } @retry) {
 is($retry_bad, 0, "retries: $found found their report, $new created it");
 
 $all = stored();
-$stream = stream_ids('kefu:{demo}:reports');
+$stream = stream_ids('reports');
 is(scalar(grep { $_ != 1 } values %$stream), 0,
    'no report has two stream entries');
 is(scalar keys %$stream, scalar keys %$all,

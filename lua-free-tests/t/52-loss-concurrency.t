@@ -72,8 +72,8 @@ sub race {
 }
 
 sub reports_in_redis {
-    my $keys = $t->redis_cmd('KEYS', 'kefu:{demo}:lr:*');
-    return grep { /:lr:[0-9a-f]{32}$/ } @$keys;
+    my $keys = $t->redis_cmd('KEYS', 'kefu:{demo#*}:lr:*');
+    return grep { /:lr:\d\d[0-9a-f]{32}$/ } @$keys;
 }
 
 # --- round 1: 20 identical requests -----------------------------------
@@ -92,9 +92,10 @@ is(scalar(grep { $_->[1] eq $created && $_->[2] } @replays),
 
 my @lr = reports_in_redis();
 is(scalar @lr, 1, 'one report in Redis');
-is(scalar @{ $t->redis_cmd('XRANGE', 'kefu:{demo}:reports', '-', '+') }, 1,
+is(scalar @{ $t->stream_all('demo', 'reports') }, 1,
    'one stream entry');
-is($t->redis_cmd('HGET', 'kefu:{demo}:frozen', 'racer'), 1,
+is($t->redis_cmd('HGET', KefuTest::bkey('demo', 'racer', 'frozen'),
+                 'racer'), 1,
    'frozen counted once');
 
 # --- round 2: 20 bodies, one key --------------------------------------
@@ -112,7 +113,7 @@ is(($st{200} // 0) + ($st{422} // 0) + ($st{409} // 0), 19,
     or diag explain \%st;
 ok(($st{422} // 0) >= 9, 'the other body is refused every time');
 is(scalar(reports_in_redis()), 2, 'one more report in Redis');
-is(scalar @{ $t->redis_cmd('XRANGE', 'kefu:{demo}:reports', '-', '+') }, 2,
+is(scalar @{ $t->stream_all('demo', 'reports') }, 2,
    'one more stream entry');
 
 done_testing();

@@ -16,7 +16,7 @@ sub is_503 {
        . 'Retry-After') or diag("$res->{status} $res->{content}");
 }
 
-my $id0 = 'a' x 32;
+my $id0 = '00' . ('a' x 32);
 
 # --- Redis down from the start ----------------------------------------
 
@@ -87,14 +87,14 @@ ok(defined FakeRedis::time_to_recover($t, '/kefu/v1/whoami', $tok, 10, 2),
    'serving again after the stall');
 
 # whatever Redis did with the stalled script, it did all of it or none
-my $keys = $t->redis_cmd('KEYS', 'kefu:{demo}:lr:*');
-my @reports = grep { /:lr:[0-9a-f]{32}$/ } @$keys;
+my $keys = $t->redis_cmd('KEYS', 'kefu:{demo#*}:lr:*');
+my @reports = grep { /:lr:\d\d[0-9a-f]{32}$/ } @$keys;
 ok(@reports <= 1, 'at most one report for the stalled request');
-my $stream = $t->redis_cmd('XRANGE', 'kefu:{demo}:reports', '-', '+');
+my $stream = $t->stream_all('demo', 'reports');
 is(scalar @$stream, scalar @reports, 'a stream entry per stored report');
 is(scalar(grep { /:lr:idem:/ } @$keys), scalar @reports,
    'an idempotency record per stored report');
-is($t->redis_cmd('HGET', 'kefu:{demo}:frozen', 'u1') // 0,
+is($t->redis_cmd('HGET', KefuTest::bkey('demo', 'u1', 'frozen'), 'u1') // 0,
    scalar @reports, 'a frozen count per stored report');
 note(@reports ? 'the stalled report was written after all'
               : 'the stalled report was not written');
@@ -106,10 +106,10 @@ if (@reports) {
     is($r->{status}, 200, 'as the replay of the stored report');
     like($reports[0], qr/$r->{json}{id}$/, 'the same id');
 }
-$keys = $t->redis_cmd('KEYS', 'kefu:{demo}:lr:*');
-is(scalar(grep { /:lr:[0-9a-f]{32}$/ } @$keys), 1,
+$keys = $t->redis_cmd('KEYS', 'kefu:{demo#*}:lr:*');
+is(scalar(grep { /:lr:\d\d[0-9a-f]{32}$/ } @$keys), 1,
    'exactly one report for the key');
-is(scalar @{ $t->redis_cmd('XRANGE', 'kefu:{demo}:reports', '-', '+') }, 1,
+is(scalar @{ $t->stream_all('demo', 'reports') }, 1,
    'exactly one stream entry');
 
 # the flows work again

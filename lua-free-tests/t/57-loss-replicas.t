@@ -68,7 +68,7 @@ my $r = report('k1');
 is($r->{status}, 201, 'acknowledged once the replica has it')
     or diag($r->{content});
 my $id = $r->{json}{id};
-is(replica_cmd('HGET', "kefu:{demo}:lr:$id", 'status'), 'received',
+is(replica_cmd('HGET', KefuTest::id_key('demo', 'lr', $id), 'status'), 'received',
    'the replica has the report when the user hears 201');
 
 # --- the replica down: saved, not acknowledged --------------------------
@@ -80,7 +80,7 @@ is($r->{status}, 503, 'no replica: 503');
 is($r->{json}{error}{code}, 'not_replicated', 'not_replicated');
 ok($r->{headers}{'retry-after'}, 'with Retry-After');
 ok($took < 1, sprintf 'after the WAIT timeout, not longer (%.2f s)', $took);
-my %idem = @{ $t->redis_cmd('HGETALL', 'kefu:{demo}:lr:idem:2:u1:k2') };
+my %idem = @{ $t->redis_cmd('HGETALL', KefuTest::okey('demo', 'lr:idem', 'u1', 'k2')) };
 ok($idem{id}, 'the report is saved on the primary');
 
 # other requests of the worker still go through while it waits
@@ -92,9 +92,9 @@ start_replica();
 $r = report('k2', { kind => 'card', reason => 'stolen', card_last4 => '1234' });
 is($r->{status}, 200, 'the retry with the same key: 200');
 is($r->{json}{id}, $idem{id}, 'the same report');
-is(replica_cmd('HGET', "kefu:{demo}:lr:$idem{id}", 'kind'), 'card',
+is(replica_cmd('HGET', KefuTest::id_key('demo', 'lr', $idem{id}), 'kind'), 'card',
    'and the replica has it');
-is(scalar @{ $t->redis_cmd('KEYS', 'kefu:{demo}:lr:idem:*') }, 2,
+is(scalar @{ $t->redis_cmd('KEYS', 'kefu:{demo#*}:lr:idem:*') }, 2,
    'two reports in all');
 
 # --- configuration ------------------------------------------------------

@@ -75,7 +75,8 @@ my $otherid = report('u1', tenant => 'other');
 my %created;
 sub newest_first {
     for my $id (@_) {
-        $created{$id} //= $t->redis_cmd('HGET', "kefu:{demo}:lr:$id",
+        $created{$id} //= $t->redis_cmd('HGET',
+                                        KefuTest::id_key('demo', 'lr', $id),
                                         'created_at');
     }
     return sort { $created{$b} <=> $created{$a} || $b cmp $a } @_;
@@ -144,20 +145,22 @@ is(scalar(ids(pages('loss-reports', 'limit=100'))), 9,
 # an index entry whose report is gone is skipped (and so is a report
 # written before the index: it is not listed until the back office
 # changes it)
-$t->redis_cmd('DEL', "kefu:{demo}:lr:$newest[2]");
-$t->redis_cmd('ZADD', 'kefu:{demo}:lr:ix', 0, '999999999999.' . ('a' x 32));
+$t->redis_cmd('DEL', KefuTest::id_key('demo', 'lr', $newest[2]));
+my $stray = '999999999999.00' . ('a' x 32);
+$t->redis_cmd('ZADD', 'kefu:{demo#00}:lr:ix', 0, $stray);
 $r = list('?limit=3');
 is(scalar @{ $r->{json}{items} }, 2,
    'a page with a vanished report and a stray entry shows the rest');
 is_deeply([ids(pages('loss-reports', 'limit=4'))],
           [grep { $_ ne $newest[2] } @all],
           'the vanished report is skipped, the paging goes on');
-$t->redis_cmd('ZREM', 'kefu:{demo}:lr:ix', '999999999999.' . ('a' x 32));
+$t->redis_cmd('ZREM', 'kefu:{demo#00}:lr:ix', $stray);
 
 # a report older than the index joins it when the back office changes it
 my $member = sprintf '%012d.%s', $created{$newest[3]}, $newest[3];
-$t->redis_cmd('ZREM', 'kefu:{demo}:lr:ix', $member);
-$t->redis_cmd('ZREM', 'kefu:{demo}:lr:ix:received', $member);
+my $ix = 'kefu:{demo#' . substr($newest[3], 0, 2) . '}:lr:ix';
+$t->redis_cmd('ZREM', $ix, $member);
+$t->redis_cmd('ZREM', "$ix:received", $member);
 ok(!grep({ $_ eq $newest[3] } ids(pages('loss-reports', 'limit=100'))),
    'a report missing from the index is not listed');
 change($newest[3], { status => 'processing' });
@@ -173,12 +176,13 @@ my $before = $t->redis_cmd('DBSIZE');
 for my $q ('limit=0', 'limit=101', 'limit=abc', 'limit=', 'limit=-1',
            'limit=1000', 'status=lost', 'status=', 'status=RECEIVED',
            'cursor=abc', 'cursor=', 'cursor=' . ('0' x 12) . '.xyz',
-           'cursor=123.' . ('a' x 32))
+           'cursor=123.' . ('a' x 34), 'cursor=' . ('0' x 12) . '.' . ('a' x 34),
+           'cursor=' . ('0' x 12) . '.99' . ('0' x 32))
 {
     err_is(list("?$q"), 400, 'invalid_request', "?$q");
 }
 is($t->redis_cmd('DBSIZE'), $before, 'bad queries wrote nothing');
-is(list('?cursor=' . ('0' x 12) . '.' . ('0' x 32))->{json}{next_cursor},
+is(list('?cursor=' . ('0' x 12) . '.' . ('0' x 34))->{json}{next_cursor},
    undef, 'a cursor past the oldest report: an empty last page');
 
 # admin only, per tenant
@@ -255,8 +259,12 @@ is($r->{status}, 200, 'ticket: 200');
 is_deeply($r->{json}, $tk[2], 'the ticket as listed');
 err_is($t->get("/kefu/v1/admin/tickets/$t1", token => $admB), 404,
        'not_found', "another tenant's ticket");
-err_is($t->get('/kefu/v1/admin/tickets/' . ('0' x 32), token => $adm), 404,
+err_is($t->get('/kefu/v1/admin/tickets/' . ('0' x 34), token => $adm), 404,
        'not_found', 'unknown ticket');
+err_is($t->get('/kefu/v1/admin/tickets/' . ('0' x 32), token => $adm), 404,
+       'not_found', 'an id without its bucket');
+err_is($t->get('/kefu/v1/admin/tickets/16' . ('0' x 32), token => $adm),
+       404, 'not_found', 'an id naming no bucket');
 err_is($t->get('/kefu/v1/admin/tickets/x:y', token => $adm), 404,
        'not_found', 'not a ticket id');
 err_is($t->get("/kefu/v1/admin/tickets/$t1", token => $t->token('c1')), 403,
@@ -270,7 +278,7 @@ sub close_tk {
 }
 
 $before = $t->redis_cmd('DBSIZE');
-my $hash_before = $t->redis_cmd('HGETALL', "kefu:{demo}:tk:$t1");
+my $hash_before = $t->redis_cmd('HGETALL', KefuTest::id_key('demo', 'tk', $t1));
 err_is(close_tk($t1, body => {}), 400, 'invalid_request', 'close: no status');
 err_is(close_tk($t1, body => { status => 'waiting' }), 400,
        'invalid_request', 'close: status waiting');
@@ -282,12 +290,13 @@ err_is(close_tk($t1, token => $admB), 404, 'not_found',
        "close: another tenant's ticket");
 err_is(close_tk($t1, token => $t->token('c1')), 403, 'forbidden',
        'close: a user token');
-err_is(close_tk('f' x 32), 404, 'not_found', 'close: unknown ticket');
+err_is(close_tk('01' . ('f' x 32)), 404, 'not_found',
+       'close: unknown ticket');
 is($t->redis_cmd('DBSIZE'), $before, 'refused closes wrote nothing');
-is_deeply($t->redis_cmd('HGETALL', "kefu:{demo}:tk:$t1"), $hash_before,
+is_deeply($t->redis_cmd('HGETALL', KefuTest::id_key('demo', 'tk', $t1)), $hash_before,
           'the ticket is unchanged');
 
-my $marker = $t->redis_cmd('KEYS', 'kefu:{demo}:agents:open:*');
+my $marker = $t->redis_cmd('KEYS', 'kefu:{demo#*}:agents:open:*');
 is(scalar @$marker, 4, 'four sessions with an open ticket');
 
 $r = close_tk($t1);
@@ -298,13 +307,13 @@ is($r->{json}{position}, undef, 'no position any more');
 like($r->{json}{closed_at}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/,
      'closed_at');
 is($r->{json}{turns}[0]{q}, '蚁花怎么开通', 'turns kept');
-ok(!defined $t->redis_cmd('ZSCORE', 'kefu:{demo}:agents:q', $t1),
+ok(!grep({ $_->[0] eq $t1 } @{ $t->queue_all('demo') }),
    'out of the queue');
-is($t->redis_cmd('HGET', "kefu:{demo}:tk:$t1", 'status'), 'closed',
+is($t->redis_cmd('HGET', KefuTest::id_key('demo', 'tk', $t1), 'status'), 'closed',
    'stored closed');
-is(scalar @{ $t->redis_cmd('KEYS', 'kefu:{demo}:agents:open:*') }, 3,
+is(scalar @{ $t->redis_cmd('KEYS', 'kefu:{demo#*}:agents:open:*') }, 3,
    "the session's open-ticket marker is gone");
-ok($t->redis_cmd('TTL', "kefu:{demo}:tk:$t1") > 0,
+ok($t->redis_cmd('TTL', KefuTest::id_key('demo', 'tk', $t1)) > 0,
    'the closed ticket keeps its TTL');
 
 $r = $t->get("/kefu/v1/admin/tickets/$t1", token => $adm);
@@ -325,7 +334,7 @@ is($t->get("/kefu/v1/admin/tickets/$t5", token => $adm)->{json}{status},
    'waiting', 'waiting in the queue');
 
 # a ticket the agent desk popped is still waiting, and can be closed
-is($t->redis_cmd('ZPOPMIN', 'kefu:{demo}:agents:q')->[0], $t3,
+is($t->pop_ticket('demo'), $t3,
    'the desk pops the urgent ticket');
 $r = $t->get("/kefu/v1/admin/tickets/$t3", token => $adm);
 is($r->{json}{status}, 'waiting', 'popped: still waiting');
@@ -336,7 +345,7 @@ is($r->{json}{status}, 'closed', 'closed');
 is(handoff($s3, 'c3')->{status}, 201, 'and its user can hand off again');
 
 # a ticket expired from its hash but still queued is skipped
-$t->redis_cmd('DEL', "kefu:{demo}:tk:$t2");
+$t->redis_cmd('DEL', KefuTest::id_key('demo', 'tk', $t2));
 is_deeply([grep { $_ eq $t2 } ids(pages('tickets', 'limit=1'))], [],
           'a queued ticket whose record expired is not listed');
 
@@ -363,16 +372,18 @@ $t->final_check;
 
 # --- a kefu_redis max_pending below the page size ------------------------
 
-# a page is 1 + items commands; they must fit under max_pending, so the
-# pages get smaller instead of being refused (503) every time
+# a page reads the 16 buckets' indexes, then its items, in two batches
+# that must fit under max_pending: the pages get smaller instead of being
+# refused (503) every time
 my $s = KefuTest->new(no_ssl => 1, no_start => 1);
-$s->{redis_directive} = $s->redis_line('timeout=300ms max_pending=3');
+$s->{redis_directive} = $s->redis_line('timeout=300ms max_pending=17');
 $s->start_nginx;
 FakeRedis::time_to_recover($s, '/kefu/v1/whoami', $s->token('u1'), 10, 4)
     // die 'Redis not connected';
 my @mine;
-for my $i (1 .. 5) {
-    $r = $s->post('/kefu/v1/loss-reports', token => $s->token("u$i"),
+for my $i (1 .. 20) {
+    $r = $s->post('/kefu/v1/loss-reports',
+                  token => $s->token('u' . $i % 4),
                   headers => { 'Idempotency-Key' => "m$i" },
                   body => { kind => 'phone', reason => 'lost' });
     push @mine, $r->{json}{id};
@@ -382,11 +393,12 @@ do {
     $r = $s->get('/kefu/v1/admin/loss-reports?limit=100'
                  . (defined $cursor ? "&cursor=$cursor" : ''),
                  token => $s->token('ops', scope => 'admin'));
-    is($r->{status}, 200, 'max_pending=3: a page');
-    ok(@{ $r->{json}{items} } <= 2, 'of at most max_pending - 1 items');
+    is($r->{status}, 200, 'max_pending=17: a page');
+    ok(@{ $r->{json}{items} } <= 16, 'of at most max_pending - 1 items');
     push @got, ids($r->{json}{items});
     $cursor = $r->{json}{next_cursor};
 } while (defined $cursor && ++$pages < 10);
+is($pages, 1, 'two pages');
 is_deeply([sort @got], [sort @mine], 'and the paging reaches every report');
 $s->final_check;
 

@@ -97,7 +97,7 @@ is($t->post('/kefu/v1/handoff', token => $t->token('tk'),
             body => { session_id => $s[0] })->{status}, 200,
    'asking again for a waiting one still answers it');
 # the desk takes one: room for one more
-$t->redis_cmd('ZPOPMIN', 'kefu:{demo}:agents:q');
+$t->pop_ticket('demo');
 is($t->post('/kefu/v1/handoff', token => $t->token('tk'),
             body => { session_id => $s[3] })->{status}, 201,
    'once the desk took one, a new one');
@@ -116,19 +116,22 @@ $r = report('q11');
 is($r->{status}, 429, 'the eleventh: 429');
 is($r->{json}{error}{code}, 'too_many_reports', 'too_many_reports');
 is(report('q3')->{status}, 200, 'a retry of one made is still answered');
-is($t->redis_cmd('XLEN', 'kefu:{demo}:reports'), 10, 'ten on the stream');
-$ttl = $t->redis_cmd('TTL', "kefu:{demo}:lr:n:$day:2:lr");
+is($t->redis_cmd('XLEN', KefuTest::bkey('demo', 'lr', 'reports')), 10,
+   'ten on the stream');
+$ttl = $t->redis_cmd('TTL', KefuTest::okey('demo', "lr:n:$day", 'lr'));
 ok($ttl > 0 && $ttl <= 172800, "the day's count expires ($ttl s)");
 
 # --- the agents stream: trimmed, never past a consumer group ---------------
 
-my $stream = 'kefu:{demo}:agents';
+# one bucket's stream: users of bucket 00 only
+my $stream = 'kefu:{demo#00}:agents';
 $t->redis_cmd('XGROUP', 'CREATE', $stream, 'desk', '0', 'MKSTREAM');
 
 sub tickets {
     my ($n, $tag) = @_;
-    for my $i (1 .. $n) {
-        my $u = "$tag$i";
+    my @users = grep { KefuTest::bucket($_) eq "00" }
+                map { "$tag$_" } 1 .. 50 * $n;
+    for my $u (@users[0 .. $n - 1]) {
         my $sid = ask($u, '今天天气怎么样')->{session_id};
         my $res = $t->post('/kefu/v1/handoff', token => $t->token($u),
                            body => { session_id => $sid });

@@ -53,12 +53,14 @@ for (1 .. 100) {
 ok($ttl > 29 * 86400 && $ttl <= 30 * 86400, "calls counter TTL 30 days ($ttl)");
 
 # the script's first command fails: nothing is written
-$t->redis_cmd('SET', 'kefu:{demo}:lr:idem:2:u1:wt-1', 'not a hash');
+$t->redis_cmd('SET', KefuTest::okey('demo', 'lr:idem', 'u1', 'wt-1'),
+              'not a hash');
 is_500(report('wt-1'), 'loss report, idempotency record a string');
 like($t->error_log,
-     qr/\[error\].*script loss_report_create on "kefu:\{demo\}:lr" failed.*WRONGTYPE/,
+     qr/\[error\].*script loss_report_create on "kefu:\{demo#\d\d\}:lr" failed.*WRONGTYPE/,
      'logged with the script name');
-is($t->redis_cmd('EXISTS', 'kefu:{demo}:reports'), 0, 'no stream entry');
+is($t->redis_cmd('EXISTS', KefuTest::bkey('demo', 'u1', 'reports')), 0,
+   'no stream entry');
 
 my @d = gmtime;
 my $day = sprintf '%04d%02d%02d', $d[5] + 1900, $d[4] + 1, $d[3];

@@ -125,27 +125,29 @@ cmp_ok($checks // 0, '>=', 71, 'every browser check ran');
 
 my $id = $value{report_id} // '';
 my $key = $value{idempotency_key} // '';
-my $entries = $t->redis_cmd('XRANGE', 'kefu:{demo}:reports', '-', '+');
+my $entries = $t->stream_all('demo', 'reports');
 my @mine = grep { my %f = @{ $_->[1] }; ($f{user} // '') eq 'u1' }
     @{ $entries || [] };
 is(scalar @mine, 1,
    'exactly one report although the first response was lost');
 my $idem = $t->redis_cmd('HGET',
-    'kefu:{demo}:lr:idem:' . length('u1') . ":u1:$key", 'id');
+    KefuTest::okey('demo', 'lr:idem', 'u1', $key), 'id');
 is($idem, $id, 'the Idempotency-Key the page kept names that report');
-is($t->redis_cmd('HGET', "kefu:{demo}:lr:$id", 'user'), 'u1',
+is($t->redis_cmd('HGET', KefuTest::id_key('demo', 'lr', $id), 'user'), 'u1',
    'the report is the user\'s');
-is($t->redis_cmd('HGET', "kefu:{demo}:lr:$id", 'status'), 'processing',
+is($t->redis_cmd('HGET', KefuTest::id_key('demo', 'lr', $id), 'status'), 'processing',
    'the back office changed its status');
-is($t->redis_cmd('HGET', 'kefu:{demo}:frozen', 'u1'), 1, 'the user is frozen');
-my $fb = $t->redis_cmd('HGET', "kefu:{demo}:fb:2:u1:$value{session}",
+is($t->redis_cmd('HGET', KefuTest::bkey('demo', 'u1', 'frozen'), 'u1'), 1,
+   'the user is frozen');
+my $fb = $t->redis_cmd('HGET',
+                       KefuTest::okey('demo', 'fb', 'u1', $value{session} // ''),
                        $value{feedback_turn} // 0) // '';
 like($fb, qr/^1:\d{8}$/, 'the helpful verdict (1) is stored');
 if ($value{ticket_id}) {
-    is($t->redis_cmd('ZSCORE', 'kefu:{demo}:agents:q', $value{ticket_id}),
-       undef, 'the closed ticket left the queue');
+    ok(!grep({ $_->[0] eq $value{ticket_id} } @{ $t->queue_all('demo') }),
+       'the closed ticket left the queue');
 }
-is($t->redis_cmd('XLEN', 'kefu:{other}:reports'), 0,
+is(scalar @{ $t->stream_all('other', 'reports') }, 0,
    'nothing written for the other tenant');
 my $other_sugg = $t->get('/kefu/v1/admin/kb/similar',
                          token => $env{KEFU_OTHER_ADMIN});

@@ -380,7 +380,22 @@ test_stats(void)
     set(&d2, "unhelpful", "3");
     set(&d2, "handoffs", "2");
     set(&d2, "helpful", "-1");
-    is_int(d2.v[KEFU_ST_HELPFUL], 0, "negative counter reads 0");
+    is_int(d2.v[KEFU_ST_HELPFUL], -1,
+           "a counter taken back below 0 reads so in its hash");
+    {
+        kefu_stats_t  b;
+
+        /* a bucket's hash took back what the tenant's hash counted */
+        memset(&b, 0, sizeof(b));
+        set(&b, "unhelpful", "-1");
+        set(&b, "helpful", "-4");
+        kefu_stats_add(&b, &d1);
+        kefu_stats_floor(&b);
+        is_int(b.v[KEFU_ST_UNHELPFUL], 1, "netted over the day's hashes");
+        is_int(b.v[KEFU_ST_HELPFUL], 0, "a day's sum never below 0");
+    }
+    kefu_stats_floor(&d2);
+    is_int(d2.v[KEFU_ST_HELPFUL], 0, "floored: 0");
 
     is_int(kefu_stats_resolved(&d1), 5, "resolved = answered - unhelpful");
     ok(kefu_stats_rate(&d1) > 0.4999 && kefu_stats_rate(&d1) < 0.5001,

@@ -1,15 +1,16 @@
 #!lua
--- POST /v1/loss-reports, in the tenant's slot.
+-- POST /v1/loss-reports, in the slot of the user's bucket NN (the
+-- report's id starts with NN).
 --
--- KEYS[1]  idempotency record          kefu:{t}:lr:idem:<len>:<user>:<key>
--- KEYS[2]  the report                  kefu:{t}:lr:<id>
--- KEYS[3]  frozen users (user -> n)    kefu:{t}:frozen
--- KEYS[4]  reports stream              kefu:{t}:reports
--- KEYS[5]  police stream               kefu:{t}:police
--- KEYS[6]  day hash                    kefu:{t}:d:YYYYMMDD
--- KEYS[7]  back office's index of all  kefu:{t}:lr:ix
--- KEYS[8]  ... of the received ones    kefu:{t}:lr:ix:received
--- KEYS[9]  the user's reports of the   kefu:{t}:lr:n:YYYYMMDD:<len>:<user>
+-- KEYS[1]  idempotency record          kefu:{t#NN}:lr:idem:<len>:<user>:<key>
+-- KEYS[2]  the report                  kefu:{t#NN}:lr:<id>
+-- KEYS[3]  frozen users (user -> n)    kefu:{t#NN}:frozen
+-- KEYS[4]  reports stream              kefu:{t#NN}:reports
+-- KEYS[5]  police stream               kefu:{t#NN}:police
+-- KEYS[6]  the bucket's day hash       kefu:{t#NN}:d:YYYYMMDD
+-- KEYS[7]  back office's index of all  kefu:{t#NN}:lr:ix
+-- KEYS[8]  ... of the received ones    kefu:{t#NN}:lr:ix:received
+-- KEYS[9]  the user's reports of the   kefu:{t#NN}:lr:n:YYYYMMDD:<len>:<user>
 --          day (a count)
 --
 -- ARGV[1] fingerprint, ARGV[2] id, ARGV[3] user, ARGV[4] kind,

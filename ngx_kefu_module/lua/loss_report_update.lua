@@ -1,15 +1,16 @@
 #!lua
--- POST /v1/admin/loss-reports/<id>, in the tenant's slot: the back
+-- POST /v1/admin/loss-reports/<id>, in the slot of the bucket NN the
+-- id names (the owner's): the back
 -- office's change, as a compare-and-set.  The rules are checked in C
 -- against the state read before (kefu_lr_change_ok); this applies the
 -- change only if that state is still current.
 --
--- KEYS[1]  the report                  kefu:{t}:lr:<id>
--- KEYS[2]  frozen users (user -> n)    kefu:{t}:frozen
--- KEYS[3]  index of all reports        kefu:{t}:lr:ix
--- KEYS[4]  ... of the received ones    kefu:{t}:lr:ix:received
--- KEYS[5]  ... processing              kefu:{t}:lr:ix:processing
--- KEYS[6]  ... closed                  kefu:{t}:lr:ix:closed
+-- KEYS[1]  the report                  kefu:{t#NN}:lr:<id>
+-- KEYS[2]  frozen users (user -> n)    kefu:{t#NN}:frozen
+-- KEYS[3]  index of all reports        kefu:{t#NN}:lr:ix
+-- KEYS[4]  ... of the received ones    kefu:{t#NN}:lr:ix:received
+-- KEYS[5]  ... processing              kefu:{t#NN}:lr:ix:processing
+-- KEYS[6]  ... closed                  kefu:{t#NN}:lr:ix:closed
 --
 -- ARGV[1] expected status, ARGV[2] expected frozen, ARGV[3] new status,
 -- ARGV[4] new frozen, ARGV[5] now.

@@ -11,14 +11,16 @@
 -- the lowest counts go); then per sum (4 each) the key's index, "h"
 -- (HINCRBY) or "z" (ZINCRBY), the field or member and the increment.
 --
--- Returns the number of keys.
+-- A member taken back to 0 or below (feedback changed its verdict)
+-- leaves its sorted set.  Returns the number of keys.
 local n = #KEYS
 for i = 3 * n + 1, #ARGV, 4 do
   local k = KEYS[tonumber(ARGV[i])]
   if ARGV[i + 1] == 'h' then
     redis.call('HINCRBY', k, ARGV[i + 2], ARGV[i + 3])
-  else
-    redis.call('ZINCRBY', k, ARGV[i + 3], ARGV[i + 2])
+  elseif tonumber(redis.call('ZINCRBY', k, ARGV[i + 3], ARGV[i + 2]))
+         <= 0 then
+    redis.call('ZREM', k, ARGV[i + 2])
   end
 end
 for i = 1, n do

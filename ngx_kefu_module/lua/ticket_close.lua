@@ -1,10 +1,11 @@
 #!lua
--- POST /v1/admin/tickets/<id> (close), in the tenant's slot.
+-- POST /v1/admin/tickets/<id> (close), in the slot of the bucket NN the
+-- id names (its user's).
 --
--- KEYS[1]  the ticket                  kefu:{t}:tk:<ticket_id>
--- KEYS[2]  the agents' queue           kefu:{t}:agents:q
+-- KEYS[1]  the ticket                  kefu:{t#NN}:tk:<ticket_id>
+-- KEYS[2]  the bucket's agents' queue  kefu:{t#NN}:agents:q
 -- KEYS[3]  the session's open-ticket marker (built from ARGV[3], ARGV[4])
---          kefu:{t}:agents:open:<len>:<user>:<session>
+--          kefu:{t#NN}:agents:open:<len>:<user>:<session>
 --
 -- ARGV[1] ticket id, ARGV[2] now, ARGV[3] user and ARGV[4] session id as
 -- read before.

@@ -394,10 +394,10 @@ function wireReports() {
     $('report-find').addEventListener('submit', (ev) => {
         ev.preventDefault();
         const id = $('report-id').value.trim().toLowerCase();
-        if (/^[0-9a-f]{32}$/.test(id)) {
+        if (/^[0-9]{2}[0-9a-f]{32}$/.test(id)) {
             openReport(id);
         } else {
-            alertBox('单号是 32 位十六进制数字。');
+            alertBox('单号是 34 位：2 位数字加 32 位十六进制数字。');
         }
     });
     $('reports-next').addEventListener('click', () => {
