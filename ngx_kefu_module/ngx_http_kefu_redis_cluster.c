@@ -462,6 +462,10 @@ ngx_http_kefu_redis_cluster_redirect(ngx_http_kefu_redis_part_t *part,
         if (ngx_strncmp(p, "TRYAGAIN", 8) == 0
             || ngx_strncmp(p, "CLUSTERDOWN", 11) == 0)
         {
+            /* the ASK that led here is asked again after the wait: a
+             * slot still migrating is no redirect loop (the deadline
+             * bounds it) */
+            part->redirects = 0;
             ngx_http_kefu_redis_part_wait(part, NGX_HTTP_KEFU_REDIS_RETRY);
             ngx_http_kefu_redis_cluster_refresh(0);
             return 1;
