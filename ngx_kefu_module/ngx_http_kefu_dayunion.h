@@ -10,6 +10,12 @@
 
 /* what one union adds to a pipeline, for a period of `days` days */
 #define NGX_HTTP_KEFU_DAYUNION_CMDS        3
+/* of those, the one whose reply is the period's top members */
+#define NGX_HTTP_KEFU_DAYUNION_TOP         2
+/* the reply to the n-th union of a pipeline that starts with `first`
+ * other commands */
+#define NGX_HTTP_KEFU_DAYUNION_REPLY(first, n)                              \
+    ((first) + (n) * NGX_HTTP_KEFU_DAYUNION_CMDS + NGX_HTTP_KEFU_DAYUNION_TOP)
 #define NGX_HTTP_KEFU_DAYUNION_ARGS(days)  ((3 + (days)) + 3 + 5)
 
 

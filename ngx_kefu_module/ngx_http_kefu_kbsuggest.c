@@ -234,7 +234,8 @@ ngx_http_kefu_kbs_done(ngx_http_request_t *r, void *data, ngx_int_t rc,
 
     o.ctx = ctx;
     o.kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
-    o.dismissed = replies[3 * NGX_HTTP_KEFU_KBS_SETS];
+    o.dismissed = replies[NGX_HTTP_KEFU_KBS_SETS
+                           * NGX_HTTP_KEFU_DAYUNION_CMDS];
     o.nseen = 0;
     o.seen = ngx_palloc(r->pool, NGX_HTTP_KEFU_KBS_SETS * st->top
                                  * sizeof(ngx_str_t));
@@ -257,7 +258,7 @@ ngx_http_kefu_kbs_done(ngx_http_request_t *r, void *data, ngx_int_t rc,
                   (unsigned) ctx->tenant->learn_min_users);
 
     for (i = 0; i < NGX_HTTP_KEFU_KBS_SETS; i++) {
-        rep = replies[3 * i + 2];
+        rep = replies[NGX_HTTP_KEFU_DAYUNION_REPLY(0, i)];
 
         if (rep->type != REDIS_REPLY_ARRAY || rep->elements % 2) {
             goto bad;

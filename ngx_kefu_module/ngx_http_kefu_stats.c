@@ -251,10 +251,12 @@ ngx_http_kefu_stats_done(ngx_http_request_t *r, void *data, ngx_int_t rc,
         kefu_stats_json(&days[d], day, &buf);
     }
 
-    /* replies: days, ZUNIONSTORE, EXPIRE, ZREVRANGE (q), the same (u) */
+    /* replies: the days' hashes, then the unions of q and u */
     kefu_buf_adds(&buf, "],\"top_questions\":");
 
-    if (ngx_http_kefu_stats_top(ctx, replies[h + 2], 1, &buf)
+    if (ngx_http_kefu_stats_top(ctx,
+                                replies[NGX_HTTP_KEFU_DAYUNION_REPLY(h, 0)],
+                                1, &buf)
         != NGX_OK)
     {
         goto bad;
@@ -262,7 +264,9 @@ ngx_http_kefu_stats_done(ngx_http_request_t *r, void *data, ngx_int_t rc,
 
     kefu_buf_adds(&buf, ",\"top_unanswered\":");
 
-    if (ngx_http_kefu_stats_top(ctx, replies[h + 5], 0, &buf)
+    if (ngx_http_kefu_stats_top(ctx,
+                                replies[NGX_HTTP_KEFU_DAYUNION_REPLY(h, 1)],
+                                0, &buf)
         != NGX_OK)
     {
         goto bad;
