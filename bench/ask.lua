@@ -2,14 +2,20 @@
 -- write per request), questions and sessions in rotation.  The requests
 -- are built once per thread, so that the load generator spends its CPU
 -- on sending them, not on Lua string work (the /ok baseline has none).
-local token = os.getenv("KEFU_TOKEN")
+-- KEFU_TOKENS: a file of tokens, one a line: the turns rotate over those
+-- users (a tenant's load comes from many users, spread over a cluster)
+local tokens = {}
+local file = os.getenv("KEFU_TOKENS")
+if file then
+    for line in io.lines(file) do
+        tokens[#tokens + 1] = line
+    end
+else
+    tokens[1] = os.getenv("KEFU_TOKEN")
+end
 local qs = {
     "蚁花怎么开通", "那怎么关闭呢", "提现多久到账", "手续费呢",
     "怎么还款", "转账失败怎么办", "我的手机丢了怎么办", "怎么提升额度",
-}
-local headers = {
-    ["Content-Type"] = "application/json",
-    ["Authorization"] = "Bearer " .. token,
 }
 local reqs = {}
 local n = 0
@@ -30,6 +36,10 @@ function init(args)
         end
         local body = '{"question":"' .. q .. '","session_id":"b'
                      .. (tid or "0") .. "-" .. (i % 500) .. '"}'
+        local headers = {
+            ["Content-Type"] = "application/json",
+            ["Authorization"] = "Bearer " .. tokens[i % #tokens + 1],
+        }
         reqs[i] = wrk.format("POST", nil, headers, body)
     end
 end

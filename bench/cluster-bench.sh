@@ -2,23 +2,29 @@
 # Redis Cluster against one Redis (issue 11, target >= 85 %): the same
 # module and configuration on two nginx, one with `kefu_redis` on a
 # private redis-server, one with `kefu_redis_cluster` on a local
-# 3-master + 3-replica cluster (lua-free-tests/lib/KefuCluster.pm), both
+# 3-master + 3-replica cluster (lua-free-tests/lib/KefuCluster.pm), all
 # Redis with the same AOF setting, in one run:
-#   ask          POST /v1/ask, 10k-FAQ KB, continued sessions (bench/ask.lua)
+#   ask          POST /v1/ask, 10k-FAQ KB, continued sessions of USERS
+#                users (bench/ask.lua)
 #   suggestions  GET /v1/suggestions?limit=5&scene=bill, 200-event trail,
 #                10k-FAQ KB (bench/suggest-kb.pl)
-#   reports      POST /v1/loss-reports, a new report per request
+#   reports      POST /v1/loss-reports, a new report per request, USERS
+#                users in turn
 # Each round runs every endpoint on both, alternating which goes first;
 # the cluster's ratio of each round is against the single Redis run next
-# to it; medians over ROUNDS (3).  No kefu_report_replicas on either side
-# (one Redis has no replica to wait for).
+# to it; medians over ROUNDS (3).  The single Redis has a replica, as
+# each cluster master has (SINGLE_REPLICA=0: none): on one machine the
+# replicas take the same CPU as nginx, and with a replica on both sides
+# each write is replicated once on both.  No kefu_report_replicas.
 #
 #   bench/cluster-bench.sh                 # wrk -t2 -c50 -d5s, 2 workers
 #   ROUNDS=5 DURATION=10s bench/cluster-bench.sh
+#   SINGLE_REPLICA=0 USERS=1 bench/cluster-bench.sh
 set -euo pipefail
 
 . "$(dirname "$0")/setup.sh"
-export FAQS=${FAQS:-10000}
+export FAQS=${FAQS:-10000} USERS=${USERS:-200}
+export SINGLE_REPLICA=${SINGLE_REPLICA:-1}
 bench_setup cluster-bench redis-cli redis-server
 
 tmp=$(mktemp -d)
@@ -27,7 +33,7 @@ perl "$top/bench/gen-kb.pl" "$FAQS" "$tmp/ask-kb.json"
 perl "$top/bench/suggest-kb.pl" "$FAQS" > "$tmp/sug-kb.json"
 export KEFU_BENCH_TMP=$tmp KEFU_BENCH_ASK=$top/bench/ask.lua
 
-exec perl -I "$top/lua-free-tests/lib" -MKefuTest -e '
+exec perl -I "$top/lua-free-tests/lib" -MKefuTest -MKefuMixed -e '
 use strict;
 use warnings;
 use Time::HiRes qw(sleep);
@@ -43,9 +49,52 @@ for my $mode (@modes) {
         kb => { demo => "$tmp/ask-kb.json", other => "$tmp/sug-kb.json" },
         appendfsync => $ENV{APPENDFSYNC},
         tenant_extra => "        loss_reports_per_day 100000;\n");
-    $tok{$mode} = { ask => $t->token("bench-ask"),
+    $tok{$mode} = { ask => users($t, $mode, "ask"),
                     sug => $t->token("bench-sug", tenant => "other") };
     trail($t, $tok{$mode}{sug});
+}
+replica($t{single}) if $ENV{SINGLE_REPLICA};
+
+# USERS users of tenant demo, their tokens in a file, one a line (the ask
+# and report scripts rotate over them: a tenant'"'"'s load is many users)
+sub users {
+    my ($t, $mode, $what) = @_;
+    my $tok = KefuMixed::tokens($t, $ENV{USERS}, "bench-$what-");
+    my $f = "$tmp/tokens-$mode-$what";
+    open my $fh, ">", $f or die "$f: $!";
+    print $fh "$_\n" for map { $tok->{$_} } sort keys %$tok;
+    close $fh;
+    return $f;
+}
+
+# the single Redis gets a replica like each cluster master (same AOF
+# settings), so that both sides replicate every write once
+sub replica {
+    my ($t) = @_;
+    my $port = KefuTest::free_port();
+    my $dir = "$t->{dir}/replica";
+    mkdir $dir;
+    system("redis-server", "--port", $port, "--bind", "127.0.0.1",
+           "--dir", $dir, "--daemonize", "yes",
+           "--pidfile", "$dir/redis.pid", "--logfile", "$dir/redis.log",
+           "--save", "", "--appendonly", "yes",
+           "--appendfsync", $ENV{APPENDFSYNC},
+           "--replicaof", "127.0.0.1", $t->{redis_port}) == 0
+        or die "cluster-bench: replica failed\n";
+    $t->{bench_replica} = "$dir/redis.pid";
+    for (1 .. 400) {
+        return if ($t->redis_cmd("INFO", "replication") // "")
+                  =~ /slave0:.*state=online/;
+        sleep 0.025;
+    }
+    die "cluster-bench: the replica did not sync\n";
+}
+END {
+    for my $t (grep { $_ && $_->{bench_replica} } values %t) {
+        open my $fh, "<", $t->{bench_replica} or next;
+        chomp(my $pid = <$fh> // "");
+        kill "TERM", $pid if $pid;
+    }
 }
 
 # a 200-event trail over the last 3 hours (as bench/suggest-bench.sh)
@@ -90,8 +139,13 @@ local n = 0
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = \x27{"kind":"phone","reason":"lost"}\x27
+local tokens = {}
+for line in io.lines(os.getenv("KEFU_TOKENS")) do
+    tokens[#tokens + 1] = "Bearer " .. line
+end
 request = function()
     n = n + 1
+    wrk.headers["Authorization"] = tokens[n % #tokens + 1]
     wrk.headers["Idempotency-Key"] = "lr-$tag-" .. tid .. "-" .. n
     return wrk.format()
 end
@@ -104,7 +158,7 @@ my $sugpath = "/kefu/v1/suggestions?limit=5&scene=bill";
 my %run = (
     ask => sub {
         my ($m) = @_;
-        local $ENV{KEFU_TOKEN} = $tok{$m}{ask};
+        local $ENV{KEFU_TOKENS} = $tok{$m}{ask};
         return $t{$m}->wrk("/kefu/v1/ask", "-s", $ENV{KEFU_BENCH_ASK});
     },
     suggestions => sub {
@@ -114,10 +168,10 @@ my %run = (
     },
     reports => sub {
         my ($m, $round) = @_;
-        # a user per run: under the 100,000 reports a day of one user
-        my $tok = $t{$m}->token("bench-lr-$round", ttl => 3600);
-        return $t{$m}->wrk("/kefu/v1/loss-reports", "-H",
-                           "Authorization: Bearer $tok",
+        # users of their own per run: under the 100,000 reports a day
+        # of one user
+        local $ENV{KEFU_TOKENS} = users($t{$m}, $m, "lr-$round");
+        return $t{$m}->wrk("/kefu/v1/loss-reports",
                            "-s", lr_script("$m-$round"));
     });
 my @names = qw(ask suggestions reports);
@@ -144,10 +198,11 @@ for my $round (1 .. $rounds) {
     }
 }
 
-printf "%d FAQs, wrk -t%s -c%s -d%s, %s nginx workers, appendfsync %s,"
-       . " medians of %d rounds; cluster: 3 masters + 3 replicas\n",
-    $ENV{FAQS}, @ENV{qw(THREADS CONNS DURATION WORKERS APPENDFSYNC)},
-    $rounds;
+printf "%d FAQs, %d users, wrk -t%s -c%s -d%s, %s nginx workers,"
+       . " appendfsync %s, medians of %d rounds; single: 1 Redis%s;"
+       . " cluster: 3 masters + 3 replicas\n",
+    @ENV{qw(FAQS USERS THREADS CONNS DURATION WORKERS APPENDFSYNC)},
+    $rounds, $ENV{SINGLE_REPLICA} ? " + 1 replica" : " (no replica)";
 for my $name (@names) {
     my $med = sub { KefuTest::median(@{ $_[0] }) };
     printf "  %-12s single %8.0f req/s p99 %6.2f ms | cluster %8.0f req/s"
