@@ -138,6 +138,7 @@ ngx_http_kefu_redis_exit_process(ngx_cycle_t *cycle)
         ngx_queue_remove(q);
         part->queued = 0;
         op->retrying--;
+        rd->waiting--;
         op->detached = 0;
 
         ngx_http_kefu_redis_op_detach(op);

@@ -166,6 +166,7 @@ typedef struct {
     ngx_uint_t                       nnodes;
     ngx_queue_t                      done;
     ngx_queue_t                      retry;
+    ngx_uint_t                       waiting;       /* parts in retry */
     ngx_event_t                      retry_timer;
     ngx_http_kefu_redis_conn_t      *pinned;        /* in send_pinned() */
     const char                     **argv;          /* scratch for hiredis */

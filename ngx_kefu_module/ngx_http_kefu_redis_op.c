@@ -255,8 +255,10 @@ ngx_http_kefu_redis_accept(ngx_log_t *log, ngx_uint_t n)
         return NGX_DECLINED;
     }
 
+    /* parts waiting for their node (a failover) count too: they go
+     * out together once it is back */
     if (!ngx_http_kefu_redis_serving()
-        || rd->stats.pending + n > rd->conf->max_pending)
+        || rd->stats.pending + rd->waiting + n > rd->conf->max_pending)
     {
         rd->stats.rejected++;
         return NGX_DECLINED;
@@ -539,6 +541,7 @@ ngx_http_kefu_redis_part_wait(ngx_http_kefu_redis_part_t *part,
     if (!part->queued) {
         part->queued = 1;
         part->op->retrying++;
+        rd->waiting++;
         ngx_queue_insert_tail(&rd->retry, &part->retry);
     }
 
@@ -591,6 +594,7 @@ ngx_http_kefu_redis_run_retry(void)
         ngx_queue_remove(q);
         part->queued = 0;
         op->retrying--;
+        rd->waiting--;
 
         if (conn != NULL) {
             if (ngx_http_kefu_redis_part_send(part, conn) != NGX_OK) {
@@ -692,6 +696,7 @@ ngx_http_kefu_redis_op_free(ngx_http_kefu_redis_op_t *op)
             }
         }
 
+        ngx_http_kefu_redis.waiting -= op->retrying;
         op->retrying = 0;
     }
 

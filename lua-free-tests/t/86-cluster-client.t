@@ -17,9 +17,12 @@ use lib "$FindBin::Bin/../lib";
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-use KefuTest;
+use POSIX ();
 
-my $t = KefuTest->new(redis => 0, no_ssl => 1, no_start => 1,
+use KefuTest;
+use FakeRedis;
+
+my $t = KefuTest->new(redis => 0, no_ssl => 1, no_start => 1, workers => 1,
                       server_extra => "        location = /metrics"
                                       . " { kefu_metrics; }\n");
 my $d = $t->{dir};
@@ -76,7 +79,8 @@ for (1 .. 400) {
 ok($ok, 'cluster_state:ok on every node');
 
 # seeds: one node is enough
-$t->{redis_directive} = "kefu_redis_cluster 127.0.0.1:$ports[0] timeout=2s;";
+$t->{redis_directive} = "kefu_redis_cluster 127.0.0.1:$ports[0] timeout=2s"
+                        . " max_pending=4;";
 $t->start_nginx;
 
 sub wait_health {
@@ -179,6 +183,47 @@ $r = $t->post('/kefu/v1/loss-reports', token => $tok,
               headers => { 'Idempotency-Key' => 'k-86' },
               body => { kind => 'phone', reason => 'lost' });
 is($r->{status}, 201, 'loss report on the cluster') or diag($r->{content});
+
+# --- commands waiting for a lost master count towards max_pending ---------
+# u1's master killed (no replica: its slots stay unserved): with
+# max_pending=4 four requests wait for it until their timeout, the others
+# are refused at once instead of piling up behind it
+open my $pf, '<', "$d/redis/$dst/redis.pid" or die "pid of $dst: $!";
+chomp(my $victim = <$pf> // '');
+kill 'KILL', $victim;
+sleep 0.05 while kill 0, $victim;
+unlink "$d/redis/$dst/redis.pid";
+my $out = "$d/pending";
+mkdir $out;
+my @kids;
+for my $i (1 .. 10) {
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        my $res = FakeRedis::fresh_get($t, '/kefu/v1/whoami', token => $tok);
+        open my $fh, '>', "$out/$i";
+        printf $fh "%d %.3f %d\n", $res->{status}, $res->{time},
+            FakeRedis::is_redis_503($res) ? 1 : 0;
+        close $fh;
+        POSIX::_exit(0);
+    }
+    push @kids, $pid;
+    sleep 0.02;
+}
+FakeRedis::wait_pids(@kids);
+my (%n, @seen);
+for my $i (1 .. 10) {
+    open my $fh, '<', "$out/$i" or next;
+    my ($st, $secs, $json) = split ' ', <$fh>;
+    push @seen, "$st $secs";
+    $n{json}++ if $st == 503 && $json;
+    $n{fast}++ if $st == 503 && $json && $secs < 1;
+    $n{waited}++ if $st == 503 && $json && $secs >= 1.5;
+}
+is($n{json}, 10, 'u1\'s master down: every request 503 JSON')
+    or diag("@seen");
+is($n{waited}, 4, 'four waited for it until their timeout (max_pending=4)')
+    or diag("@seen");
+is($n{fast}, 6, 'the others were refused at once') or diag("@seen");
 
 $t->stop_nginx;
 my $log = $t->error_log;
