@@ -33,7 +33,8 @@ perl "$top/bench/gen-kb.pl" "$FAQS" "$tmp/ask-kb.json"
 perl "$top/bench/suggest-kb.pl" "$FAQS" > "$tmp/sug-kb.json"
 export KEFU_BENCH_TMP=$tmp KEFU_BENCH_ASK=$top/bench/ask.lua
 
-exec perl -I "$top/lua-free-tests/lib" -MKefuTest -MKefuMixed -e '
+exec perl -I "$top/lua-free-tests/lib" -I "$top/bench" -MKefuTest -MKefuMixed \
+    -MKefuBench -e '
 use strict;
 use warnings;
 use Time::HiRes qw(sleep);
@@ -51,7 +52,7 @@ for my $mode (@modes) {
         tenant_extra => "        loss_reports_per_day 100000;\n");
     $tok{$mode} = { ask => users($t, $mode, "ask"),
                     sug => $t->token("bench-sug", tenant => "other") };
-    trail($t, $tok{$mode}{sug});
+    KefuBench::trail($t, $tok{$mode}{sug});
 }
 replica($t{single}) if $ENV{SINGLE_REPLICA};
 
@@ -94,33 +95,6 @@ END {
         open my $fh, "<", $t->{bench_replica} or next;
         chomp(my $pid = <$fh> // "");
         kill "TERM", $pid if $pid;
-    }
-}
-
-# a 200-event trail over the last 3 hours (as bench/suggest-bench.sh)
-sub trail {
-    my ($t, $sug) = @_;
-    my $now = time;
-    my @shared = qw(transfer_failed bill_due payment_failed coupon_expiring
-                    limit_reached app_crash refund_requested withdraw_pending);
-    for my $b (0 .. 1) {
-        my @ev;
-        for my $i (0 .. 99) {
-            my $k = $b * 100 + $i;
-            my $type = $k % 4 == 0 ? $shared[$k % @shared]
-                     : sprintf("t%03d_e%d", ($k * 13) % 5 * 17, $k % 4);
-            push @ev, { type => $type, ts => $now - 10800 + $k * 54,
-                        attrs => { amount => $k, channel => "app" } };
-        }
-        my $r;
-        for (1 .. 400) {    # the workers connect after start-up
-            $r = $t->post("/kefu/v1/events", token => $sug,
-                          body => { events => \@ev });
-            last if $r->{status} == 202;
-            sleep 0.025;
-        }
-        die "cluster-bench: /v1/events: $r->{status} $r->{content}\n"
-            unless $r->{status} == 202;
     }
 }
 

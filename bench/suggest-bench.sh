@@ -20,7 +20,7 @@ trap 'rm -rf "$tmp"' EXIT
 perl "$top/bench/suggest-kb.pl" "$FAQS" > "$tmp/kb.json"
 export KEFU_BENCH_KB=$tmp/kb.json KEFU_BENCH_LUA=$top/bench/suggest-events.lua
 
-exec perl -I "$top/lua-free-tests/lib" -MKefuTest -e '
+exec perl -I "$top/lua-free-tests/lib" -I "$top/bench" -MKefuTest -MKefuBench -e '
 use strict;
 use warnings;
 
@@ -30,28 +30,7 @@ my $t = KefuTest->new(no_ssl => 1, workers => $ENV{WORKERS},
 
 # a 200-event trail over the last 3 hours: 5 topics, shared events
 my $sug = $t->token("bench-sug");
-my $now = time;
-my @shared = qw(transfer_failed bill_due payment_failed coupon_expiring
-                limit_reached app_crash refund_requested withdraw_pending);
-for my $b (0 .. 1) {
-    my @ev;
-    for my $i (0 .. 99) {
-        my $k = $b * 100 + $i;
-        my $type = $k % 4 == 0 ? $shared[$k % @shared]
-                 : sprintf("t%03d_e%d", ($k * 13) % 5 * 17, $k % 4);
-        push @ev, { type => $type, ts => $now - 10800 + $k * 54,
-                    attrs => { amount => $k, channel => "app" } };
-    }
-    my $r;
-    for (1 .. 200) {    # the workers connect to Redis after start-up
-        $r = $t->post("/kefu/v1/events", token => $sug,
-                      body => { events => \@ev });
-        last unless $r->{status} == 503;
-        select(undef, undef, undef, 0.025);
-    }
-    die "suggest-bench: /v1/events: $r->{status} $r->{content}\n"
-        unless $r->{status} == 202;
-}
+KefuBench::trail($t, $sug);
 my $len = $t->redis_cmd("LLEN", "kefu:{demo:bench-sug}:trail");
 die "suggest-bench: trail has $len events\n" unless $len == 200;
 

@@ -199,7 +199,7 @@ sub send_cmd {
     print $s $req;
 }
 
-# replies as KefuTest::read_resp: errors are their "-ERR ..." line
+# one RESP reply (KefuTest's too): errors are their "-ERR ..." line
 sub read_resp {
     my ($s) = @_;
     my $line = <$s>;

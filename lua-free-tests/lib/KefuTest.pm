@@ -248,26 +248,8 @@ sub redis_cmd {
     return $r;
 }
 
-sub read_resp {
-    my ($s) = @_;
-    my $line = <$s>;
-    return '' unless defined $line;
-    $line =~ s/\r\n$//;
-    my $t = substr($line, 0, 1);
-    my $v = substr($line, 1);
-    if ($t eq '$') {
-        return undef if $v < 0;
-        my $data = '';
-        read($s, $data, $v + 2);
-        return substr($data, 0, $v);
-    }
-    if ($t eq '*') {
-        return undef if $v < 0;
-        return [map { read_resp($s) } 1 .. $v];
-    }
-    return $v if $t eq ':';
-    return $line;
-}
+# one RESP reply; errors are their "-ERR ..." line
+sub read_resp { KefuCluster::read_resp(@_) }
 
 # --- the module's Redis keys (README, "Redis keys") -------------------
 
