@@ -31,7 +31,7 @@ typedef struct {
     ngx_str_t               kb_file;
     kefu_kb_t              *kb;             /* the file's, or the worker's
                                                copy with learned questions
-                                               (ngx_http_kefu_learn.c) */
+                                               (ngx_http_kefu_learn_poll.c) */
     void                   *learn;          /* the worker's learned state */
     double                  answer_threshold;
     double                  clarify_threshold;
