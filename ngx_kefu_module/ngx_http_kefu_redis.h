@@ -30,6 +30,7 @@ typedef struct {
     ngx_str_t          name;            /* as written, for logs */
     ngx_array_t       *addrs;           /* ngx_http_kefu_redis_addr_t:
                                            the server, or the seeds */
+    ngx_str_t          user;            /* user=: an ACL user, may be empty */
     ngx_str_t          password;        /* from password_file=, may be empty */
     ngx_int_t          db;
     ngx_msec_t         timeout;         /* per command */

@@ -66,6 +66,7 @@ ngx_http_kefu_redis_parse(ngx_conf_t *cf, ngx_command_t *cmd, void *conf,
     rcf->connect_timeout = NGX_HTTP_KEFU_REDIS_CONNECT_TIMEOUT;
     rcf->max_pending = NGX_HTTP_KEFU_REDIS_MAX_PENDING;
     rcf->cluster = cluster;
+    ngx_str_null(&rcf->user);
     ngx_str_null(&rcf->password);
     ngx_str_null(&password_file);
 
@@ -115,6 +116,17 @@ ngx_http_kefu_redis_parse(ngx_conf_t *cf, ngx_command_t *cmd, void *conf,
         if (ngx_strncmp(value[i].data, "password_file=", 14) == 0) {
             password_file.data = value[i].data + 14;
             password_file.len = value[i].len - 14;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "user=", 5) == 0) {
+            rcf->user.data = value[i].data + 5;
+            rcf->user.len = value[i].len - 5;
+
+            if (rcf->user.len == 0) {
+                goto invalid;
+            }
+
             continue;
         }
 
@@ -179,6 +191,11 @@ ngx_http_kefu_redis_parse(ngx_conf_t *cf, ngx_command_t *cmd, void *conf,
         {
             return NGX_CONF_ERROR;
         }
+
+    } else if (rcf->user.len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"user=\" wants a \"password_file=\" too");
+        return NGX_CONF_ERROR;
     }
 
     rcf->configured = 1;

@@ -141,7 +141,7 @@ static void
 ngx_http_kefu_redis_connect_cb(const redisAsyncContext *cac, int status)
 {
     ngx_str_t                      argv[3];
-    ngx_uint_t                     i;
+    ngx_uint_t                     i, n;
     redisAsyncContext             *ac;
     ngx_http_kefu_redis_conn_t    *conn;
     ngx_http_kefu_redis_conf_t    *rcf;
@@ -174,11 +174,18 @@ ngx_http_kefu_redis_connect_cb(const redisAsyncContext *cac, int status)
      * until then the pipeline holds only these commands */
 
     if (rcf->password.len) {
+        /* AUTH [user] password: an ACL user (Redis 6), or "default" */
+        n = 1;
         ngx_str_set(&argv[0], "AUTH");
-        argv[1] = rcf->password;
+
+        if (rcf->user.len) {
+            argv[n++] = rcf->user;
+        }
+
+        argv[n++] = rcf->password;
 
         if (ngx_http_kefu_redis_command(ac, ngx_http_kefu_redis_handshake_cb,
-                                        NULL, 2, argv)
+                                        NULL, n, argv)
             != NGX_OK)
         {
             goto failed;
@@ -343,7 +350,7 @@ check:
 
         case NGX_HTTP_KEFU_REDIS_EAUTH:
             ngx_http_kefu_redis_failed(conn, err, "authentication failed "
-                                       "(check password_file): %s",
+                                       "(check user= and password_file): %s",
                                        reply->str);
             break;
 
