@@ -193,14 +193,14 @@ chomp(my $victim = <$pf> // '');
 kill 'KILL', $victim;
 sleep 0.05 while kill 0, $victim;
 unlink "$d/redis/$dst/redis.pid";
-my $out = "$d/pending";
-mkdir $out;
+my $pend = "$d/pending";
+mkdir $pend;
 my @kids;
 for my $i (1 .. 10) {
     my $pid = fork // die "fork: $!";
     if ($pid == 0) {
         my $res = FakeRedis::fresh_get($t, '/kefu/v1/whoami', token => $tok);
-        open my $fh, '>', "$out/$i";
+        open my $fh, '>', "$pend/$i";
         printf $fh "%d %.3f %d\n", $res->{status}, $res->{time},
             FakeRedis::is_redis_503($res) ? 1 : 0;
         close $fh;
@@ -212,7 +212,7 @@ for my $i (1 .. 10) {
 FakeRedis::wait_pids(@kids);
 my (%n, @seen);
 for my $i (1 .. 10) {
-    open my $fh, '<', "$out/$i" or next;
+    open my $fh, '<', "$pend/$i" or next;
     my ($st, $secs, $json) = split ' ', <$fh>;
     push @seen, "$st $secs";
     $n{json}++ if $st == 503 && $json;
