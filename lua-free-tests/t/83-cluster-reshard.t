@@ -46,9 +46,18 @@ sleep 0.2 until grep({ $_->{kind} eq 'report' } KefuMixed::results($out))
 # reshard moves a master's lowest slots: 2000 of them take some of the
 # tenant's bucket tags along (the loss-report streams, idempotency
 # records, queue: the busiest slots), not user slots only
-my ($a, $b, $m3) = $c->masters;
 my @buckets = map { sprintf '{demo#%02d}', $_ } 0 .. 15;
 my %owner = map { $_ => $c->master_of($_) } @buckets;
+# first from a master whose lowest 2000 slots hold a bucket's slot
+my %lowest;
+for my $n (grep { $_->{master} && @{ $_->{slots} } } @{ $c->nodes }) {
+    my @s = sort { $a <=> $b } map { $_->[0] .. $_->[1] } @{ $n->{slots} };
+    $lowest{ $n->{port} } = { map { $_ => 1 } @s[0 .. 1999] };
+}
+my ($first) = grep { my $p = $_;
+                     grep { $lowest{$p}{ KefuCluster::slot($_) } } @buckets }
+              sort keys %lowest;
+my ($a, $b, $m3) = ($first, grep { $_ != ($first // 0) } $c->masters);
 my $moved = 0;
 for my $step ([$a, $b, 2000], [$b, $m3, 2000], [$m3, $a, 2000]) {
     my $t0 = time;
