@@ -310,11 +310,6 @@ ngx_http_kefu_redis_route(ngx_http_kefu_redis_part_t *part)
     rd = &ngx_http_kefu_redis;
     op = part->op;
 
-    if (op->conn) {
-        conn = op->conn;
-        return (conn->state == NGX_HTTP_KEFU_REDIS_READY) ? conn : NULL;
-    }
-
     node = NULL;
 
     if (rd->slots == NULL) {

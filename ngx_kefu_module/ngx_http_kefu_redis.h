@@ -7,7 +7,9 @@
  * connection per master of a Redis Cluster, each command routed by the
  * hash slot of its key.  A request sends a batch (one or more commands,
  * or a script) and gets one callback with replies copied into its pool.
- * If the request dies first, the callback is not called.
+ * If the request dies first, the callback is not called.  Scripts whose
+ * writes are waited for on replicas (eval_pinned, wait) go on a second
+ * connection of their node, opened on first use.
  */
 
 #ifndef NGX_HTTP_KEFU_REDIS_H
@@ -76,12 +78,13 @@ typedef struct {
 } ngx_http_kefu_redis_cmd_t;
 
 
-/* the connection a script's write went to, so that a WAIT can follow it
- * there (kefu_report_replicas); filled by eval_pinned(), read by
- * send_pinned(); lives in the request */
+/* the connection a script's write went to and its place there, so that
+ * a WAIT can follow it (kefu_report_replicas); filled by eval_pinned(),
+ * read by wait(); lives in the request */
 typedef struct {
     void              *conn;
     ngx_uint_t         generation;
+    ngx_uint_t         seq;             /* the script's command number */
 } ngx_http_kefu_redis_pin_t;
 
 
@@ -93,6 +96,15 @@ typedef struct {
 typedef void (*ngx_http_kefu_redis_handler_pt)(ngx_http_request_t *r,
     void *data, ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies,
     ngx_uint_t n);
+
+
+/*
+ * rc is NGX_OK with the number of replicas that acknowledged the write
+ * (WAIT's reply), or NGX_ERROR when that is unknown: the connection was
+ * lost, the reply was an error or did not come within `timeout`.
+ */
+typedef void (*ngx_http_kefu_redis_wait_pt)(ngx_http_request_t *r,
+    void *data, ngx_int_t rc, ngx_uint_t replicas);
 
 
 /* per worker; counters only grow, pending is a gauge */
@@ -144,19 +156,28 @@ ngx_int_t ngx_http_kefu_redis_eval(ngx_http_request_t *r, ngx_uint_t script,
     ngx_uint_t nkeys, ngx_uint_t argc, ngx_str_t *argv,
     ngx_http_kefu_redis_handler_pt handler, void *data);
 
-/* Like eval, and fills pin with the connection that ran the script: in
- * a cluster, a connection of the key's node that carries only such
- * scripts and the commands pinned after them. */
+/* Like eval, and fills pin with the connection that ran the script: a
+ * second connection of the key's node that carries only such scripts
+ * and their WAITs, so that a WAIT never holds other commands. */
 ngx_int_t ngx_http_kefu_redis_eval_pinned(ngx_http_request_t *r,
     ngx_uint_t script, ngx_uint_t nkeys, ngx_uint_t argc, ngx_str_t *argv,
     ngx_http_kefu_redis_pin_t *pin, ngx_http_kefu_redis_handler_pt handler,
     void *data);
 
-/* Like send, on the connection in pin (keyless commands such as WAIT):
- * NGX_DECLINED when that connection was lost since the script ran. */
-ngx_int_t ngx_http_kefu_redis_send_pinned(ngx_http_request_t *r,
-    ngx_http_kefu_redis_pin_t *pin, ngx_http_kefu_redis_cmd_t *cmds,
-    ngx_uint_t n, ngx_http_kefu_redis_handler_pt handler, void *data);
+/*
+ * Waits until `replicas` replicas have the write of pin's script (WAIT
+ * replicas timeout on its connection).  Requests whose scripts went
+ * before a WAIT share it: one WAIT in flight per connection covers them
+ * all ("group commit").  NGX_OK: handler will be called exactly once,
+ * later, within the kefu_redis timeout, unless r is finalized first;
+ * the caller keeps r alive as for send().  NGX_DECLINED: the
+ * connection was lost since the script ran (the write may not be where
+ * this connection's WAIT would count) or is too busy.  NGX_ERROR: no
+ * memory.
+ */
+ngx_int_t ngx_http_kefu_redis_wait(ngx_http_request_t *r,
+    ngx_http_kefu_redis_pin_t *pin, ngx_uint_t replicas, ngx_msec_t timeout,
+    ngx_http_kefu_redis_wait_pt handler, void *data);
 
 /* Like eval, for a write nobody waits for: NGX_OK once queued (a failed
  * reply is logged), NGX_DECLINED when Redis is down or the queue full. */

@@ -44,6 +44,7 @@ ngx_http_kefu_redis_conn_init(ngx_http_kefu_redis_conn_t *conn,
     conn->durable = durable;
     conn->backoff = NGX_HTTP_KEFU_REDIS_BACKOFF_MIN;
     ngx_queue_init(&conn->wire);
+    ngx_queue_init(&conn->waits);
 
     conn->reconnect.handler = ngx_http_kefu_redis_reconnect_handler;
     conn->reconnect.data = conn;
@@ -544,8 +545,8 @@ ngx_http_kefu_redis_close(ngx_http_kefu_redis_conn_t *conn)
 
 /*
  * 1 when the connection should be kept up: the one of `kefu_redis`; in
- * a cluster, those of the masters in the slot map (the durable one once
- * used), and the seeds' while no map is known.
+ * a cluster, those of the masters in the slot map, and the seeds' while
+ * no map is known; the durable ones of these nodes once used.
  */
 ngx_uint_t
 ngx_http_kefu_redis_wanted(ngx_http_kefu_redis_conn_t *conn)
@@ -554,12 +555,12 @@ ngx_http_kefu_redis_wanted(ngx_http_kefu_redis_conn_t *conn)
 
     rd = &ngx_http_kefu_redis;
 
-    if (rd->slots == NULL) {
-        return 1;
+    if (conn->durable) {
+        return conn->used && (rd->slots == NULL || conn->node->slots);
     }
 
-    if (conn->durable) {
-        return conn->used && conn->node->slots;
+    if (rd->slots == NULL) {
+        return 1;
     }
 
     return conn->node->slots || (rd->masters == 0 && conn->node->seed);

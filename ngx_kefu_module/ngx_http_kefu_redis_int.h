@@ -6,14 +6,15 @@
  *   ngx_http_kefu_redis_conn.c      one connection: connect, handshake,
  *                                   backoff, watchdog
  *   ngx_http_kefu_redis_op.c        batches: parts, replies, EVAL fallback
+ *   ngx_http_kefu_redis_wait.c      WAITs shared by the scripts before them
  *   ngx_http_kefu_redis_cluster.c   slot map, discovery, redirects
  *   ngx_http_kefu_redis.c           the worker: nodes, routing, life
  *
  * A worker owns nodes (one with `kefu_redis`, the masters it learnt with
- * `kefu_redis_cluster`); a node owns its connection (and, in a cluster,
- * a second, "durable" one for the loss report's script and WAIT).  A
- * request's batch is an op; each command of it is a part, sent on the
- * connection of the node that serves its key.
+ * `kefu_redis_cluster`); a node owns its connection and a second,
+ * "durable" one for the loss report's script and WAIT, opened on first
+ * use.  A request's batch is an op; each command of it is a part, sent
+ * on the connection of the node that serves its key.
  */
 
 #ifndef NGX_HTTP_KEFU_REDIS_INT_H
@@ -88,7 +89,9 @@ struct ngx_http_kefu_redis_conn_s {
     ngx_msec_t                       backoff;
     ngx_uint_t                       attempts;
     ngx_uint_t                       generation;    /* handshakes done */
+    ngx_uint_t                       seq;           /* commands sent */
     ngx_queue_t                      wire;          /* parts, send order */
+    ngx_queue_t                      waits;         /* WAITs in flight */
     ngx_event_t                      reconnect;
     ngx_event_t                      connect_timer;
     ngx_event_t                      watchdog;
@@ -101,7 +104,7 @@ struct ngx_http_kefu_redis_node_s {
     ngx_queue_t                      queue;         /* rd.nodes */
     ngx_http_kefu_redis_addr_t       addr;
     ngx_http_kefu_redis_conn_t       conn;
-    ngx_http_kefu_redis_conn_t       durable;       /* cluster only */
+    ngx_http_kefu_redis_conn_t       durable;       /* pinned scripts */
     ngx_uint_t                       slots;         /* owned in the map */
     ngx_uint_t                       moved;         /* redirects it sent */
     ngx_uint_t                       ask;
@@ -124,7 +127,6 @@ struct ngx_http_kefu_redis_op_s {
     void                            *data;
     ngx_http_kefu_redis_reply_t    **replies;   /* in r->pool */
     ngx_http_kefu_redis_pin_t       *pin;       /* in r->pool */
-    ngx_http_kefu_redis_conn_t      *conn;      /* send_pinned() */
     ngx_uint_t                       n;         /* parts */
     ngx_uint_t                       received;
     ngx_uint_t                       outstanding;   /* hiredis callbacks */
@@ -152,6 +154,7 @@ struct ngx_http_kefu_redis_part_s {
     ngx_uint_t                       index;     /* in op->replies */
     ngx_uint_t                       slot;
     ngx_uint_t                       redirects;
+    ngx_uint_t                       seq;       /* conn->seq when sent */
     ngx_msec_t                       sent;
     ngx_msec_t                       due;       /* retry not before */
     unsigned                         retried:1;     /* EVAL sent */
@@ -168,7 +171,6 @@ typedef struct {
     ngx_queue_t                      retry;
     ngx_uint_t                       waiting;       /* parts in retry */
     ngx_event_t                      retry_timer;
-    ngx_http_kefu_redis_conn_t      *pinned;        /* in send_pinned() */
     const char                     **argv;          /* scratch for hiredis */
     size_t                          *argvlen;
     ngx_uint_t                       nargv;

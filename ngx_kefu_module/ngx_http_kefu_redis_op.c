@@ -113,36 +113,6 @@ ngx_http_kefu_redis_send(ngx_http_request_t *r,
 
 
 ngx_int_t
-ngx_http_kefu_redis_send_pinned(ngx_http_request_t *r,
-    ngx_http_kefu_redis_pin_t *pin, ngx_http_kefu_redis_cmd_t *cmds,
-    ngx_uint_t n, ngx_http_kefu_redis_handler_pt handler, void *data)
-{
-    ngx_int_t                    rc;
-    ngx_http_kefu_redis_t       *rd;
-    ngx_http_kefu_redis_conn_t  *conn;
-
-    rd = &ngx_http_kefu_redis;
-    conn = pin->conn;
-
-    if (rd->conf == NULL || conn == NULL
-        || conn->state != NGX_HTTP_KEFU_REDIS_READY
-        || conn->generation != pin->generation)
-    {
-        /* the write may not be on the replicas this connection would
-         * count: the caller's retry runs the script again */
-        rd->stats.rejected++;
-        return NGX_DECLINED;
-    }
-
-    rd->pinned = conn;
-    rc = ngx_http_kefu_redis_send(r, cmds, n, handler, data);
-    rd->pinned = NULL;
-
-    return rc;
-}
-
-
-ngx_int_t
 ngx_http_kefu_redis_eval(ngx_http_request_t *r, ngx_uint_t script,
     ngx_uint_t nkeys, ngx_uint_t argc, ngx_str_t *argv,
     ngx_http_kefu_redis_handler_pt handler, void *data)
@@ -160,6 +130,7 @@ ngx_http_kefu_redis_eval_pinned(ngx_http_request_t *r, ngx_uint_t script,
 {
     pin->conn = NULL;
     pin->generation = 0;
+    pin->seq = 0;
 
     return ngx_http_kefu_redis_eval_start(r, script, nkeys, argc, argv, pin,
                                           handler, data);
@@ -195,7 +166,7 @@ ngx_http_kefu_redis_eval_start(ngx_http_request_t *r, ngx_uint_t script,
 
     if (pin) {
         op->pin = pin;
-        op->durable = (ngx_http_kefu_redis.slots != NULL);
+        op->durable = 1;
     }
 
     return ngx_http_kefu_redis_op_go(op);
@@ -372,7 +343,6 @@ ngx_http_kefu_redis_op_alloc(ngx_log_t *log, ngx_uint_t n, ngx_uint_t argc,
 
     op->part = (ngx_http_kefu_redis_part_t *) (op + 1);
     op->n = n;
-    op->conn = ngx_http_kefu_redis.pinned;
     op->deadline = ngx_current_msec + ngx_http_kefu_redis.conf->timeout;
 
     return op;
@@ -404,9 +374,8 @@ ngx_http_kefu_redis_part_init(ngx_http_kefu_redis_op_t *op, ngx_uint_t i,
     part->argc = argc;
 
     /* ordinary commands name their key first */
-    part->slot = (argc > 1 && op->conn == NULL)
-                 ? ngx_http_kefu_redis_slot(&av[1])
-                 : NGX_HTTP_KEFU_REDIS_NOSLOT;
+    part->slot = (argc > 1) ? ngx_http_kefu_redis_slot(&av[1])
+                            : NGX_HTTP_KEFU_REDIS_NOSLOT;
 }
 
 
@@ -514,6 +483,7 @@ ngx_http_kefu_redis_part_send(ngx_http_kefu_redis_part_t *part,
     }
 
     part->conn = conn;
+    part->seq = ++conn->seq;
     part->sent = ngx_current_msec;
     ngx_queue_insert_tail(&conn->wire, &part->wire);
 
@@ -800,7 +770,7 @@ ngx_http_kefu_redis_reply_cb(redisAsyncContext *ac, void *data,
     if (reply == NULL) {
         /* disconnected: in a cluster the key's node may come back or
          * be replaced in time; else the batch fails */
-        if (rd->slots != NULL && op->conn == NULL && !rd->exiting
+        if (rd->slots != NULL && !rd->exiting
             && (ngx_msec_int_t) (op->deadline - ngx_current_msec) > 0)
         {
             ngx_http_kefu_redis_part_wait(part, NGX_HTTP_KEFU_REDIS_RETRY);
@@ -831,7 +801,7 @@ ngx_http_kefu_redis_reply_cb(redisAsyncContext *ac, void *data,
             goto done;
         }
 
-        if (rd->slots != NULL && op->conn == NULL
+        if (rd->slots != NULL
             && ngx_http_kefu_redis_cluster_redirect(part, conn, reply))
         {
             goto done;
@@ -852,6 +822,7 @@ ngx_http_kefu_redis_reply_cb(redisAsyncContext *ac, void *data,
     if (op->pin) {
         op->pin->conn = conn;
         op->pin->generation = conn->generation;
+        op->pin->seq = part->seq;
     }
 
     copy = ngx_http_kefu_redis_copy(op->r->pool, reply);

@@ -61,7 +61,9 @@ static ngx_int_t ngx_http_kefu_admin_loss_report(ngx_http_request_t *r,
 static ngx_int_t ngx_http_kefu_idem_key(ngx_http_request_t *r,
     ngx_str_t *key);
 static void ngx_http_kefu_lr_replicated(ngx_http_request_t *r, void *data,
-    ngx_int_t rc, ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n);
+    ngx_int_t rc, ngx_uint_t replicas);
+static ngx_int_t ngx_http_kefu_lr_not_replicated(ngx_http_request_t *r,
+    ngx_http_kefu_lr_t *lr);
 static ngx_int_t ngx_http_kefu_lr_answer(ngx_http_request_t *r,
     ngx_http_kefu_ctx_t *ctx, ngx_http_kefu_lr_t *lr);
 static void ngx_http_kefu_lr_created(ngx_http_request_t *r, void *data,
@@ -255,10 +257,13 @@ ngx_http_kefu_loss_report_create(ngx_http_request_t *r,
 
 /*
  * kefu_report_replicas N [timeout=T]: a loss report is acknowledged only
- * once N replicas have it.  WAIT follows the report's script on the same
- * connection (in a cluster, the report's node's own connection for
- * them) and holds it while it waits, so its timeout (50ms unless given)
- * must stay under the kefu_redis timeout, which must come first.
+ * once N replicas have it.  The report's script and the WAIT after it go
+ * on a connection of the report's node that carries only these, where
+ * one WAIT serves every report whose script went before it
+ * (ngx_http_kefu_redis_wait).  A script may wait there behind one WAIT,
+ * then for its own: each step must end within the kefu_redis timeout, so
+ * T (50ms unless given) stays under it; a report answers within about
+ * 2T.  kefu_redis must come first.
  */
 char *
 ngx_http_kefu_report_replicas(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -466,9 +471,7 @@ static ngx_int_t
 ngx_http_kefu_lr_answer(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
     ngx_http_kefu_lr_t *lr)
 {
-    u_char                     *p;
-    ngx_str_t                  *a;
-    ngx_http_kefu_redis_cmd_t   cmd;
+    ngx_int_t                   rc;
     ngx_http_kefu_main_conf_t  *kmcf;
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
@@ -478,32 +481,29 @@ ngx_http_kefu_lr_answer(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
                           : ngx_http_kefu_lr_reply_new(r, ctx, lr);
     }
 
-    a = ngx_palloc(r->pool, 3 * sizeof(ngx_str_t));
-    p = ngx_pnalloc(r->pool, 2 * NGX_INT_T_LEN);
-    if (a == NULL || p == NULL) {
+    rc = ngx_http_kefu_redis_wait(r, &lr->pin, kmcf->report_replicas,
+                                  kmcf->report_replicas_timeout,
+                                  ngx_http_kefu_lr_replicated, lr);
+
+    switch (rc) {
+
+    case NGX_OK:
+        return NGX_DONE;
+
+    case NGX_DECLINED:
+        /* the script's connection is gone: where its write went is
+         * unknown, as if WAIT had said too few */
+        return ngx_http_kefu_lr_not_replicated(r, lr);
+
+    default:
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ngx_str_set(&a[0], "WAIT");
-    a[1].data = p;
-    p = ngx_sprintf(p, "%ui", kmcf->report_replicas);
-    a[1].len = p - a[1].data;
-    a[2].data = p;
-    a[2].len = ngx_sprintf(p, "%M", kmcf->report_replicas_timeout) - p;
-
-    cmd.argc = 3;
-    cmd.argv = a;
-
-    return ngx_http_kefu_redis_started(r,
-               ngx_http_kefu_redis_send_pinned(r, &lr->pin, &cmd, 1,
-                                               ngx_http_kefu_lr_replicated,
-                                               lr));
 }
 
 
 static void
 ngx_http_kefu_lr_replicated(ngx_http_request_t *r, void *data, ngx_int_t rc,
-    ngx_http_kefu_redis_reply_t **replies, ngx_uint_t n)
+    ngx_uint_t replicas)
 {
     ngx_http_kefu_lr_t          *lr = data;
     ngx_http_kefu_ctx_t         *ctx;
@@ -512,21 +512,8 @@ ngx_http_kefu_lr_replicated(ngx_http_request_t *r, void *data, ngx_int_t rc,
     ctx = ngx_http_get_module_ctx(r, ngx_http_kefu_module);
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
 
-    if (rc != NGX_OK || n != 1 || replies[0]->type != REDIS_REPLY_INTEGER
-        || replies[0]->integer < (long long) kmcf->report_replicas)
-    {
-        /* saved on the primary, not (yet) on enough replicas: not
-         * acknowledged; the retry with the same key finds it */
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "kefu: loss report \"%V\" not on %ui replicas "
-                      "within %M ms", &lr->id, kmcf->report_replicas,
-                      kmcf->report_replicas_timeout);
-        ngx_http_finalize_request(r,
-            ngx_http_kefu_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                     "not_replicated",
-                                     "the report is not on enough Redis "
-                                     "replicas yet; retry with the same "
-                                     "Idempotency-Key"));
+    if (rc != NGX_OK || replicas < kmcf->report_replicas) {
+        ngx_http_finalize_request(r, ngx_http_kefu_lr_not_replicated(r, lr));
         return;
     }
 
@@ -536,6 +523,28 @@ ngx_http_kefu_lr_replicated(ngx_http_request_t *r, void *data, ngx_int_t rc,
     if (rc != NGX_DONE) {
         ngx_http_finalize_request(r, rc);
     }
+}
+
+
+/* saved on the primary, not (yet) on enough replicas: not acknowledged;
+ * the retry with the same key finds it */
+static ngx_int_t
+ngx_http_kefu_lr_not_replicated(ngx_http_request_t *r, ngx_http_kefu_lr_t *lr)
+{
+    ngx_http_kefu_main_conf_t  *kmcf;
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kefu_module);
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "kefu: loss report \"%V\" not on %ui replicas "
+                  "within %M ms", &lr->id, kmcf->report_replicas,
+                  kmcf->report_replicas_timeout);
+
+    return ngx_http_kefu_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                    "not_replicated",
+                                    "the report is not on enough Redis "
+                                    "replicas yet; retry with the same "
+                                    "Idempotency-Key");
 }
 
 

@@ -2,17 +2,24 @@
 # replica has it (WAIT).  With the replica down the report is saved on
 # the primary but answered 503 not_replicated; the retry with the same
 # key, once the replica is back, finds that report (200, same id) and is
-# acknowledged.  nginx -t refuses a WAIT timeout that the kefu_redis
-# timeout would cut short.
+# acknowledged.  Concurrent reports share WAITs (fewer WAITs than
+# reports) and, with the replica down, all answer within about two WAIT
+# timeouts while the worker's other requests go on at once.  nginx -t
+# refuses a WAIT timeout that the kefu_redis timeout would cut short.
 use strict;
 use warnings;
 use Test::More;
+use File::Temp qw(tempdir);
+use IO::Socket::INET;
+use POSIX ();
 use Time::HiRes qw(sleep time);
 use KefuTest;
 
 # a WAIT of a second: a replica in sync acknowledges well within it, even
-# on a loaded machine (250 ms was not always enough there)
-my $t = KefuTest->new(no_ssl => 1, redis_timeout => '2s',
+# on a loaded machine (250 ms was not always enough there).  One worker:
+# every request below shares its Redis connections.
+my $t = KefuTest->new(no_ssl => 1, redis_timeout => '2s', workers => 1,
+                      tenant_extra => "        loss_reports_per_day 1000;\n",
                       http_extra => "    kefu_report_replicas 1 timeout=1s;\n");
 my $tok = $t->token('u1');
 my $d = $t->{dir};
@@ -98,6 +105,113 @@ is(replica_cmd('HGET', KefuTest::id_key('demo', 'lr', $idem{id}), 'kind'), 'card
    'and the replica has it');
 is(scalar @{ $t->redis_cmd('KEYS', 'kefu:{demo#*}:lr:idem:*') }, 2,
    'two reports in all');
+
+# --- concurrent reports ---------------------------------------------------
+my $bdir = tempdir('lr-wait-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+my $round = 0;
+
+# Requests released together, each from its own process and connection
+# (all but the last byte sent beforehand); one with delay => S goes S
+# seconds later.  Returns for each [status, error code, id, seconds from
+# its last byte to the answer].
+sub burst {
+    my (@reqs) = @_;
+    my $go = "$bdir/go-" . ++$round;
+    my @pids;
+    for my $i (0 .. $#reqs) {
+        my $q = $reqs[$i];
+        my $pid = fork // die "fork: $!";
+        if ($pid == 0) {
+            my $b = $q->{body} // '';
+            my $req = "$q->{method} $q->{path} HTTP/1.1\r\nHost: x\r\n"
+                . "Authorization: Bearer $tok\r\n"
+                . ($q->{key} ? "Idempotency-Key: $q->{key}\r\n" : '')
+                . ($b ne '' ? "Content-Type: application/json\r\n" : '')
+                . "Connection: close\r\n"
+                . "Content-Length: " . length($b) . "\r\n\r\n$b";
+            my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                          PeerPort => $t->{http_port},
+                                          Timeout => 20)
+                or POSIX::_exit(2);
+            syswrite $s, substr($req, 0, -1);
+            for (1 .. 5000) { last if -e $go; sleep 0.002 }
+            sleep $q->{delay} if $q->{delay};
+            my $t0 = time;
+            syswrite $s, substr($req, -1);
+            local $/;
+            my $resp = <$s> // '';
+            my $took = time - $t0;
+            my ($st) = $resp =~ m{^HTTP/1\.1 (\d+)};
+            my ($code) = $resp =~ /"code":"([a-z_]+)"/;
+            my ($id) = $resp =~ /"id":"([0-9a-f]+)"/;
+            open my $out, '>', "$go-$i" or POSIX::_exit(1);
+            printf $out "%s %s %s %.3f\n", $st // 0, $code // '-',
+                   $id // '-', $took;
+            close $out;
+            POSIX::_exit(0);
+        }
+        push @pids, $pid;
+    }
+    sleep 0.3;
+    open my $fh, '>', $go or die;
+    close $fh;
+    waitpid $_, 0 for @pids;
+    my @res;
+    for my $i (0 .. $#reqs) {
+        open my $in, '<', "$go-$i" or do { push @res, [0, '-', '-', 99]; next };
+        push @res, [split ' ', scalar <$in>];
+    }
+    return @res;
+}
+
+sub reports {
+    my ($n, $tag) = @_;
+    return map { { method => 'POST', path => '/kefu/v1/loss-reports',
+                   key => "$tag-$_",
+                   body => '{"kind":"phone","reason":"lost"}' } } 1 .. $n;
+}
+
+sub wait_calls {
+    my $info = $t->redis_cmd('INFO', 'commandstats') // '';
+    return $info =~ /cmdstat_wait:calls=(\d+)/ ? $1 : 0;
+}
+
+# the replica up: one WAIT covers the reports whose scripts went before it
+$t->redis_cmd('CONFIG', 'RESETSTAT');
+my @res = burst(reports(12, 'up'));
+is_deeply([map { $_->[0] } @res], [(201) x 12],
+          '12 concurrent reports, all acknowledged')
+    or diag explain \@res;
+my $waits = wait_calls();
+cmp_ok($waits, '<', 12, "fewer WAITs than reports ($waits)");
+is_deeply([grep { (replica_cmd('HGET', KefuTest::id_key('demo', 'lr', $_),
+                               'status') // '') ne 'received' }
+           map { $_->[2] } @res], [],
+          'the replica has every acknowledged report');
+
+# the replica down: the reports share WAITs, each waits for one WAIT at
+# most behind it and its own, and the worker's other requests never
+# wait behind them (they used to: the same connection, WAIT after WAIT)
+stop_replica();
+$t->redis_cmd('CONFIG', 'RESETSTAT');
+my @reads = map { { method => 'GET', path => "/kefu/v1/loss-reports/$id",
+                    delay => 0.2 * $_ } } 1 .. 3;
+@res = burst(reports(8, 'down'), @reads);
+my @rep = @res[0 .. 7];
+my @other = @res[8 .. 10];
+is_deeply([map { "$_->[0] $_->[1]" } @rep], [('503 not_replicated') x 8],
+          '8 concurrent reports without the replica: all not_replicated')
+    or diag explain \@rep;
+my ($slowest) = sort { $b <=> $a } map { $_->[3] } @rep;
+cmp_ok($slowest, '<', 3, sprintf 'all within about 2 WAIT timeouts '
+       . '(slowest %.2f s), not one after the other', $slowest);
+is_deeply([map { $_->[0] } @other], [200, 200, 200],
+          'other requests of the worker answered meanwhile')
+    or diag explain \@other;
+my ($other_max) = sort { $b <=> $a } map { $_->[3] } @other;
+cmp_ok($other_max, '<', 0.5,
+       sprintf 'without waiting for the WAITs (slowest %.2f s)', $other_max);
+note('WAITs for the 8 reports: ' . wait_calls());
 
 # --- configuration ------------------------------------------------------
 for my $c (['kefu_report_replicas 1 timeout=2s;', qr/shorter than the/],
