@@ -806,4 +806,62 @@ sub raw {
     return ($status // 0, $body // '');
 }
 
+# Requests released together, each from its own process and connection
+# with all but its last byte sent beforehand: burst(TOKEN, {method, path,
+# key (Idempotency-Key), body, delay (seconds after the others)}, ...).
+# Returns for each [status, error code or '-', id or '-', seconds from
+# its last byte to the answer] (status 0: no answer).
+sub burst {
+    my ($self, $tok, @reqs) = @_;
+    my $go = "$self->{dir}/tmp/burst-" . ++$self->{bursts};
+    my @pids;
+    for my $i (0 .. $#reqs) {
+        my $q = $reqs[$i];
+        my $pid = fork // die "fork: $!";
+        if ($pid == 0) {
+            my $b = $q->{body} // '';
+            my $req = "$q->{method} $q->{path} HTTP/1.1\r\nHost: x\r\n"
+                . "Authorization: Bearer $tok\r\n"
+                . ($q->{key} ? "Idempotency-Key: $q->{key}\r\n" : '')
+                . ($b ne '' ? "Content-Type: application/json\r\n" : '')
+                . "Connection: close\r\n"
+                . "Content-Length: " . length($b) . "\r\n\r\n$b";
+            my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                          PeerPort => $self->{http_port},
+                                          Timeout => 20)
+                or POSIX::_exit(2);
+            syswrite $s, substr($req, 0, -1);
+            for (1 .. 5000) { last if -e $go; sleep 0.002 }
+            sleep $q->{delay} if $q->{delay};
+            my $t0 = time;
+            syswrite $s, substr($req, -1);
+            local $/;
+            my $resp = <$s> // '';
+            my $took = time - $t0;
+            my ($st) = $resp =~ m{^HTTP/1\.1 (\d+)};
+            my ($code) = $resp =~ /"code":"([a-z_]+)"/;
+            my ($id) = $resp =~ /"id":"([0-9a-f]+)"/;
+            open my $out, '>', "$go-$i" or POSIX::_exit(1);
+            printf $out "%s %s %s %.3f\n", $st // 0, $code // '-',
+                   $id // '-', $took;
+            close $out;
+            POSIX::_exit(0);
+        }
+        push @pids, $pid;
+    }
+    sleep 0.3;
+    open my $fh, '>', $go or die "$go: $!";
+    close $fh;
+    waitpid $_, 0 for @pids;
+    my @res;
+    for my $i (0 .. $#reqs) {
+        my $line = '0 - - 99';
+        if (open my $in, '<', "$go-$i") {
+            $line = <$in> // $line;
+        }
+        push @res, [split ' ', $line];
+    }
+    return @res;
+}
+
 1;

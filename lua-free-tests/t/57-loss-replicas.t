@@ -9,9 +9,6 @@
 use strict;
 use warnings;
 use Test::More;
-use File::Temp qw(tempdir);
-use IO::Socket::INET;
-use POSIX ();
 use Time::HiRes qw(sleep time);
 use KefuTest;
 
@@ -107,63 +104,6 @@ is(scalar @{ $t->redis_cmd('KEYS', 'kefu:{demo#*}:lr:idem:*') }, 2,
    'two reports in all');
 
 # --- concurrent reports ---------------------------------------------------
-my $bdir = tempdir('lr-wait-XXXXXX', TMPDIR => 1, CLEANUP => 1);
-my $round = 0;
-
-# Requests released together, each from its own process and connection
-# (all but the last byte sent beforehand); one with delay => S goes S
-# seconds later.  Returns for each [status, error code, id, seconds from
-# its last byte to the answer].
-sub burst {
-    my (@reqs) = @_;
-    my $go = "$bdir/go-" . ++$round;
-    my @pids;
-    for my $i (0 .. $#reqs) {
-        my $q = $reqs[$i];
-        my $pid = fork // die "fork: $!";
-        if ($pid == 0) {
-            my $b = $q->{body} // '';
-            my $req = "$q->{method} $q->{path} HTTP/1.1\r\nHost: x\r\n"
-                . "Authorization: Bearer $tok\r\n"
-                . ($q->{key} ? "Idempotency-Key: $q->{key}\r\n" : '')
-                . ($b ne '' ? "Content-Type: application/json\r\n" : '')
-                . "Connection: close\r\n"
-                . "Content-Length: " . length($b) . "\r\n\r\n$b";
-            my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                          PeerPort => $t->{http_port},
-                                          Timeout => 20)
-                or POSIX::_exit(2);
-            syswrite $s, substr($req, 0, -1);
-            for (1 .. 5000) { last if -e $go; sleep 0.002 }
-            sleep $q->{delay} if $q->{delay};
-            my $t0 = time;
-            syswrite $s, substr($req, -1);
-            local $/;
-            my $resp = <$s> // '';
-            my $took = time - $t0;
-            my ($st) = $resp =~ m{^HTTP/1\.1 (\d+)};
-            my ($code) = $resp =~ /"code":"([a-z_]+)"/;
-            my ($id) = $resp =~ /"id":"([0-9a-f]+)"/;
-            open my $out, '>', "$go-$i" or POSIX::_exit(1);
-            printf $out "%s %s %s %.3f\n", $st // 0, $code // '-',
-                   $id // '-', $took;
-            close $out;
-            POSIX::_exit(0);
-        }
-        push @pids, $pid;
-    }
-    sleep 0.3;
-    open my $fh, '>', $go or die;
-    close $fh;
-    waitpid $_, 0 for @pids;
-    my @res;
-    for my $i (0 .. $#reqs) {
-        open my $in, '<', "$go-$i" or do { push @res, [0, '-', '-', 99]; next };
-        push @res, [split ' ', scalar <$in>];
-    }
-    return @res;
-}
-
 sub reports {
     my ($n, $tag) = @_;
     return map { { method => 'POST', path => '/kefu/v1/loss-reports',
@@ -178,7 +118,7 @@ sub wait_calls {
 
 # the replica up: one WAIT covers the reports whose scripts went before it
 $t->redis_cmd('CONFIG', 'RESETSTAT');
-my @res = burst(reports(12, 'up'));
+my @res = $t->burst($tok, reports(12, 'up'));
 is_deeply([map { $_->[0] } @res], [(201) x 12],
           '12 concurrent reports, all acknowledged')
     or diag explain \@res;
@@ -196,7 +136,7 @@ stop_replica();
 $t->redis_cmd('CONFIG', 'RESETSTAT');
 my @reads = map { { method => 'GET', path => "/kefu/v1/loss-reports/$id",
                     delay => 0.2 * $_ } } 1 .. 3;
-@res = burst(reports(8, 'down'), @reads);
+@res = $t->burst($tok, reports(8, 'down'), @reads);
 my @rep = @res[0 .. 7];
 my @other = @res[8 .. 10];
 is_deeply([map { "$_->[0] $_->[1]" } @rep], [('503 not_replicated') x 8],
