@@ -9,6 +9,9 @@
 use strict;
 use warnings;
 use Test::More;
+use IO::Socket::INET;
+use POSIX ();
+use Socket qw(SOL_SOCKET SO_LINGER);
 use Time::HiRes qw(sleep time);
 use KefuTest;
 
@@ -152,6 +155,55 @@ my ($other_max) = sort { $b <=> $a } map { $_->[3] } @other;
 cmp_ok($other_max, '<', 0.5,
        sprintf 'without waiting for the WAITs (slowest %.2f s)', $other_max);
 note('WAITs for the 8 reports: ' . wait_calls());
+
+# until a client of Redis is blocked (flag b) in a WAIT
+sub wait_blocked {
+    for (1 .. 2000) {
+        return 1 if grep { /\bflags=\w*b/ && /\bcmd=wait\b/ }
+                    split /\n/, $t->redis_cmd('CLIENT', 'LIST') // '';
+        sleep 0.005;
+    }
+    return 0;
+}
+
+# clients that go away (reset) while their reports wait for the WAIT:
+# its answer never reaches their requests (ASan), the others get theirs
+my @conns = map {
+    my $b = '{"kind":"phone","reason":"lost"}';
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $t->{http_port}, Timeout => 10)
+        or die "connect: $!";
+    print $s "POST /kefu/v1/loss-reports HTTP/1.1\r\nHost: x\r\n"
+        . "Authorization: Bearer $tok\r\nIdempotency-Key: gone-$_\r\n"
+        . "Content-Type: application/json\r\nConnection: close\r\n"
+        . "Content-Length: " . length($b) . "\r\n\r\n$b";
+    $s } 1 .. 6;
+ok(wait_blocked(), 'reports waiting for a WAIT');
+for my $i (0, 2, 4) {
+    setsockopt($conns[$i], SOL_SOCKET, SO_LINGER, pack('ii', 1, 0));
+    close $conns[$i];
+}
+is_deeply([map { local $/; my $resp = readline($conns[$_]) // '';
+                 $resp =~ m{^HTTP/1\.1 (\d+).*"code":"(\w+)"}s
+                     ? "$1 $2" : $resp } 1, 3, 5],
+          [('503 not_replicated') x 3], 'the clients that stayed answered');
+
+# a graceful quit while reports wait for their WAIT: they are answered,
+# and the worker exits with its connections closed (no "open socket
+# left": the harness's last check reads error.log)
+my $master = $t->nginx_pid;
+my $quitter = fork // die "fork: $!";
+if ($quitter == 0) {
+    wait_blocked();
+    kill 'QUIT', $master;
+    POSIX::_exit(0);
+}
+@res = $t->burst($tok, reports(4, 'quit'));
+waitpid $quitter, 0;
+is_deeply([map { "$_->[0] $_->[1]" } @res], [('503 not_replicated') x 4],
+          'reports waiting for their WAIT at a graceful quit: answered');
+for (1 .. 400) { last if KefuTest::gone($master); sleep 0.025 }
+ok(KefuTest::gone($master), 'and nginx exited');
 
 # --- configuration ------------------------------------------------------
 for my $c (['kefu_report_replicas 1 timeout=2s;', qr/shorter than the/],
