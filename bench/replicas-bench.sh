@@ -17,7 +17,8 @@ export DURATION=${DURATION:-10s} ROUNDS=${ROUNDS:-5}
 . "$(dirname "$0")/setup.sh"
 bench_setup replicas-bench redis-server
 [ -f "${OLD_MODULE:-}" ] \
-    || { echo "replicas-bench: OLD_MODULE=path of the other build" >&2; exit 1; }
+    || { echo "replicas-bench: OLD_MODULE=path of the other build" >&2
+         exit 1; }
 
 exec perl -I "$top/lua-free-tests/lib" -MKefuTest -e '
 use strict;

@@ -491,8 +491,8 @@ ngx_http_kefu_lr_answer(ngx_http_request_t *r, ngx_http_kefu_ctx_t *ctx,
         return NGX_DONE;
 
     case NGX_DECLINED:
-        /* the script's connection is gone: where its write went is
-         * unknown, as if WAIT had said too few */
+        /* the script's connection is gone (where its write went is
+         * unknown) or too busy for a WAIT: as if WAIT had said too few */
         return ngx_http_kefu_lr_not_replicated(r, lr);
 
     default:
