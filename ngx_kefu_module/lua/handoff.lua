@@ -78,13 +78,18 @@ if ARGV[12] ~= '' and redis.call('ZSCORE', KEYS[2], ARGV[12]) then
   return {'existing', ARGV[12],
     tonumber(redis.call('ZSCORE', KEYS[2], ARGV[12])), lv}
 end
-for _, id in ipairs(redis.call('ZRANGE', KEYS[8], 0, -1)) do
-  if not redis.call('ZSCORE', KEYS[2], id) then
-    redis.call('ZREM', KEYS[8], id)
-  end
-end
+-- the user's tickets that left the queue are let go only at the limit,
+-- so that a handoff costs the same however many tickets wait (the set
+-- never holds more than handoff_per_user)
 if redis.call('ZCARD', KEYS[8]) >= tonumber(ARGV[14]) then
-  return {'limit'}
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[8], 0, -1)) do
+    if not redis.call('ZSCORE', KEYS[2], id) then
+      redis.call('ZREM', KEYS[8], id)
+    end
+  end
+  if redis.call('ZCARD', KEYS[8]) >= tonumber(ARGV[14]) then
+    return {'limit'}
+  end
 end
 local arr = tonumber(ARGV[15]) + redis.call('INCR', KEYS[3]) % 64
 local sid = redis.call('XADD', KEYS[5], '*', 'ticket_id', ARGV[1],
