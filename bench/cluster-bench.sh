@@ -158,7 +158,7 @@ my @names = qw(ask suggestions reports);
 }
 
 my $rounds = $ENV{ROUNDS} || 3;
-my (%rps, %p99, %ratio, $bad);
+my (%rps, %p99, %ratio, $bad, @badruns);
 for my $round (1 .. $rounds) {
     for my $name (@names) {
         my @order = $round % 2 ? @modes : reverse @modes;
@@ -167,6 +167,8 @@ for my $round (1 .. $rounds) {
             push @{ $rps{$name}{$m} }, $r{$m}{rps};
             push @{ $p99{$name}{$m} }, KefuTest::ms($r{$m}{p99});
             $bad += $r{$m}{bad};
+            push @badruns, "$name $m round $round: $r{$m}{bad}"
+                if $r{$m}{bad};
         }
         push @{ $ratio{$name} }, $r{cluster}{rps} / $r{single}{rps};
     }
@@ -186,7 +188,14 @@ for my $name (@names) {
         100 * $med->($ratio{$name}),
         join(" ", map { sprintf "%.1f", 100 * $_ } @{ $ratio{$name} });
 }
-printf "  non-2xx responses: %d\n", $bad if $bad;
+printf "  non-2xx responses: %d (%s)\n", $bad, join(", ", @badruns)
+    if $bad;
+# what the server said of them (a 503 is logged with its cause)
+for my $m (@modes) {
+    my @e = grep { /\[(error|crit)\]/ } split /\n/, $t{$m}->error_log;
+    printf "  %s error.log: %d [error] lines%s\n", $m, scalar @e,
+        @e ? ", the first: $e[0]" : "" if @e;
+}
 my @badlog = map { $_->bad_log_lines } values %t;
 print "  error.log: $_\n" for @badlog;
 $_->{checked} = 1 for values %t;    # checked here; no TAP line
