@@ -31,7 +31,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 perl "$top/bench/gen-kb.pl" "$FAQS" "$tmp/ask-kb.json"
 perl "$top/bench/suggest-kb.pl" "$FAQS" > "$tmp/sug-kb.json"
-export KEFU_BENCH_TMP=$tmp KEFU_BENCH_ASK=$top/bench/ask.lua
+export KEFU_BENCH_TMP=$tmp KEFU_BENCH_ASK=$top/bench/ask.lua \
+       KEFU_BENCH_LR=$top/bench/loss-reports.lua
 
 exec perl -I "$top/lua-free-tests/lib" -I "$top/bench" -MKefuTest -MKefuMixed \
     -MKefuBench -e '
@@ -54,78 +55,13 @@ for my $mode (@modes) {
                     sug => $t->token("bench-sug", tenant => "other") };
     KefuBench::trail($t, $tok{$mode}{sug});
 }
-replica($t{single}) if $ENV{SINGLE_REPLICA};
+KefuBench::replica($t{single}) if $ENV{SINGLE_REPLICA};
 
-# USERS users of tenant demo, their tokens in a file, one a line (the ask
-# and report scripts rotate over them: a tenant'"'"'s load is many users)
+# USERS users of tenant demo (a tenant'"'"'s load is many users)
 sub users {
     my ($t, $mode, $what) = @_;
-    my $tok = KefuMixed::tokens($t, $ENV{USERS}, "bench-$what-");
-    my $f = "$tmp/tokens-$mode-$what";
-    open my $fh, ">", $f or die "$f: $!";
-    print $fh "$_\n" for map { $tok->{$_} } sort keys %$tok;
-    close $fh;
-    return $f;
-}
-
-# the single Redis gets a replica like each cluster master (same AOF
-# settings), so that both sides replicate every write once
-sub replica {
-    my ($t) = @_;
-    my $port = KefuTest::free_port();
-    my $dir = "$t->{dir}/replica";
-    mkdir $dir;
-    system("redis-server", "--port", $port, "--bind", "127.0.0.1",
-           "--dir", $dir, "--daemonize", "yes",
-           "--pidfile", "$dir/redis.pid", "--logfile", "$dir/redis.log",
-           "--save", "", "--appendonly", "yes",
-           "--appendfsync", $ENV{APPENDFSYNC},
-           "--replicaof", "127.0.0.1", $t->{redis_port}) == 0
-        or die "cluster-bench: replica failed\n";
-    $t->{bench_replica} = "$dir/redis.pid";
-    for (1 .. 400) {
-        return if ($t->redis_cmd("INFO", "replication") // "")
-                  =~ /slave0:.*state=online/;
-        sleep 0.025;
-    }
-    die "cluster-bench: the replica did not sync\n";
-}
-END {
-    for my $t (grep { $_ && $_->{bench_replica} } values %t) {
-        open my $fh, "<", $t->{bench_replica} or next;
-        chomp(my $pid = <$fh> // "");
-        kill "TERM", $pid if $pid;
-    }
-}
-
-# loss reports: a unique Idempotency-Key per request, per mode and round
-sub lr_script {
-    my ($tag) = @_;
-    my $f = "$tmp/lr-$tag.lua";
-    open my $fh, ">", $f or die "$f: $!";
-    print $fh <<"LUA";
-local nthreads = 0
-function setup(thread)
-    nthreads = nthreads + 1
-    thread:set("tid", nthreads)
-end
-local n = 0
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-wrk.body = \x27{"kind":"phone","reason":"lost"}\x27
-local tokens = {}
-for line in io.lines(os.getenv("KEFU_TOKENS")) do
-    tokens[#tokens + 1] = "Bearer " .. line
-end
-request = function()
-    n = n + 1
-    wrk.headers["Authorization"] = tokens[n % #tokens + 1]
-    wrk.headers["Idempotency-Key"] = "lr-$tag-" .. tid .. "-" .. n
-    return wrk.format()
-end
-LUA
-    close $fh;
-    return $f;
+    return KefuBench::tokens_file($t, "$tmp/tokens-$mode-$what",
+                                  $ENV{USERS}, "bench-$what-");
 }
 
 my $sugpath = "/kefu/v1/suggestions?limit=5&scene=bill";
@@ -145,8 +81,9 @@ my %run = (
         # users of their own per run: under the 100,000 reports a day
         # of one user
         local $ENV{KEFU_TOKENS} = users($t{$m}, $m, "lr-$round");
+        local $ENV{KEFU_KEY_PREFIX} = "lr-$m-$round";
         return $t{$m}->wrk("/kefu/v1/loss-reports",
-                           "-s", lr_script("$m-$round"));
+                           "-s", $ENV{KEFU_BENCH_LR});
     });
 my @names = qw(ask suggestions reports);
 

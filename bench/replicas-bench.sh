@@ -20,7 +20,9 @@ bench_setup replicas-bench redis-server
     || { echo "replicas-bench: OLD_MODULE=path of the other build" >&2
          exit 1; }
 
-exec perl -I "$top/lua-free-tests/lib" -MKefuTest -e '
+export KEFU_BENCH_TOP=$top
+exec perl -I "$top/lua-free-tests/lib" -I "$top/bench" -MKefuTest -MKefuBench \
+    -e '
 use strict;
 use warnings;
 use File::Temp qw(tempdir);
@@ -36,63 +38,14 @@ my $new = KefuTest->new(%common, module => $ENV{KEFU_MODULE}, redis => 0,
                             . $old->{redis_port} . " timeout=2s;");
 
 # the replica, in sync as the primary sees it
-my $d = $old->{dir};
-my $rport = KefuTest::free_port();
-mkdir "$d/replica";
-system("redis-server", "--port", $rport, "--bind", "127.0.0.1",
-       "--dir", "$d/replica", "--daemonize", "yes",
-       "--pidfile", "$d/replica/redis.pid",
-       "--logfile", "$d/replica/redis.log", "--save", "",
-       "--appendonly", "no", "--replicaof", "127.0.0.1",
-       $old->{redis_port}) == 0 or die "replica failed";
-END {
-    if ($d && open my $fh, "<", "$d/replica/redis.pid") {
-        my $pid = <$fh>;
-        kill "KILL", $pid if $pid;
-    }
-}
-my $sync;
-for (1 .. 400) {
-    my $info = $old->redis_cmd("INFO", "replication") // "";
-    $sync = 1, last if $info =~ /slave0:.*state=online/
-                       && $old->redis_cmd("WAIT", 1, 200) == 1;
-    sleep 0.025;
-}
-die "replica did not sync\n" unless $sync;
+KefuBench::replica($old, appendfsync => undef);
 
-# reports spread over users, each under the per-user daily limit
-my @tokens = map { $old->token("bench-user-$_", ttl => 3600) } 1 .. 40;
-my $token = $tokens[0];
-my $auth = join ",\n", map { "    \"Bearer $_\"" } @tokens;
+# reports spread over users, each under the per-user daily limit; a
+# new Idempotency-Key per request ("<side><round>-<thread>-<n>")
 my $dir = tempdir("replicas-bench-XXXXXX", TMPDIR => 1, CLEANUP => 1);
-
-# a new Idempotency-Key per request: "<side><round>-<thread>-<n>"
-sub lua {
-    my ($tag) = @_;
-    my $f = "$dir/$tag.lua";
-    open my $fh, ">", $f or die "$f: $!";
-    print $fh <<"LUA";
-local nthreads = 0
-function setup(thread)
-    nthreads = nthreads + 1
-    thread:set("tid", nthreads)
-end
-local auth = {
-$auth
-}
-local n = 0
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-request = function()
-    n = n + 1
-    wrk.headers["Idempotency-Key"] = "$tag-" .. tid .. "-" .. n
-    wrk.headers["Authorization"] = auth[n % #auth + 1]
-    return wrk.format(nil, nil, nil, \x27{"kind":"phone","reason":"lost"}\x27)
-end
-LUA
-    close $fh;
-    return $f;
-}
+$ENV{KEFU_TOKENS} = KefuBench::tokens_file($old, "$dir/tokens", 40,
+                                           "bench-user-");
+my $token = $old->token("bench-user-1", ttl => 3600);
 
 sub waits {
     my $info = $old->redis_cmd("INFO", "commandstats") // "";
@@ -117,7 +70,9 @@ for my $round (1 .. $ENV{ROUNDS}) {
     for my $side (["old", $old], ["new", $new]) {
         my ($name, $t) = @$side;
         my $w = waits();
-        my $r = $t->wrk("/kefu/v1/loss-reports", "-s", lua("$name$round"));
+        local $ENV{KEFU_KEY_PREFIX} = "$name$round";
+        my $r = $t->wrk("/kefu/v1/loss-reports", "-s",
+                        "$ENV{KEFU_BENCH_TOP}/bench/loss-reports.lua");
         push @{ $rps{$name} }, $r->{rps};
         push @{ $per_wait{$name} }, $r->{n} / ((waits() - $w) || 1);
         $bad += $r->{bad};

@@ -14,6 +14,7 @@ use POSIX ();
 use Socket qw(SOL_SOCKET SO_LINGER);
 use Time::HiRes qw(sleep time);
 use KefuTest;
+use KefuReplicas;
 
 # a WAIT of a second: a replica in sync acknowledges well within it, even
 # on a loaded machine (250 ms was not always enough there).  One worker:
@@ -107,13 +108,6 @@ is(scalar @{ $t->redis_cmd('KEYS', 'kefu:{demo#*}:lr:idem:*') }, 2,
    'two reports in all');
 
 # --- concurrent reports ---------------------------------------------------
-sub reports {
-    my ($n, $tag) = @_;
-    return map { { method => 'POST', path => '/kefu/v1/loss-reports',
-                   key => "$tag-$_",
-                   body => '{"kind":"phone","reason":"lost"}' } } 1 .. $n;
-}
-
 sub wait_calls {
     my $info = $t->redis_cmd('INFO', 'commandstats') // '';
     return $info =~ /cmdstat_wait:calls=(\d+)/ ? $1 : 0;
@@ -121,7 +115,7 @@ sub wait_calls {
 
 # the replica up: one WAIT covers the reports whose scripts went before it
 $t->redis_cmd('CONFIG', 'RESETSTAT');
-my @res = $t->burst($tok, reports(12, 'up'));
+my @res = $t->burst($tok, KefuReplicas::reports(12, 'up'));
 is_deeply([map { $_->[0] } @res], [(201) x 12],
           '12 concurrent reports, all acknowledged')
     or diag explain \@res;
@@ -137,23 +131,8 @@ is_deeply([grep { (replica_cmd('HGET', KefuTest::id_key('demo', 'lr', $_),
 # wait behind them (they used to: the same connection, WAIT after WAIT)
 stop_replica();
 $t->redis_cmd('CONFIG', 'RESETSTAT');
-my @reads = map { { method => 'GET', path => "/kefu/v1/loss-reports/$id",
-                    delay => 0.2 * $_ } } 1 .. 3;
-@res = $t->burst($tok, reports(8, 'down'), @reads);
-my @rep = @res[0 .. 7];
-my @other = @res[8 .. 10];
-is_deeply([map { "$_->[0] $_->[1]" } @rep], [('503 not_replicated') x 8],
-          '8 concurrent reports without the replica: all not_replicated')
-    or diag explain \@rep;
-my ($slowest) = sort { $b <=> $a } map { $_->[3] } @rep;
-cmp_ok($slowest, '<', 3, sprintf 'all within about 2 WAIT timeouts '
-       . '(slowest %.2f s), not one after the other', $slowest);
-is_deeply([map { $_->[0] } @other], [200, 200, 200],
-          'other requests of the worker answered meanwhile')
-    or diag explain \@other;
-my ($other_max) = sort { $b <=> $a } map { $_->[3] } @other;
-cmp_ok($other_max, '<', 0.5,
-       sprintf 'without waiting for the WAITs (slowest %.2f s)', $other_max);
+KefuReplicas::replica_down($t, $tok, $id,
+                           'other requests of the worker');
 note('WAITs for the 8 reports: ' . wait_calls());
 
 # until a client of Redis is blocked (flag b) in a WAIT
@@ -198,7 +177,7 @@ if ($quitter == 0) {
     kill 'QUIT', $master;
     POSIX::_exit(0);
 }
-@res = $t->burst($tok, reports(4, 'quit'));
+@res = $t->burst($tok, KefuReplicas::reports(4, 'quit'));
 waitpid $quitter, 0;
 is_deeply([map { "$_->[0] $_->[1]" } @res], [('503 not_replicated') x 4],
           'reports waiting for their WAIT at a graceful quit: answered');

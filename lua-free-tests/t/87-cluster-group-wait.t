@@ -10,6 +10,7 @@ use warnings;
 use Test::More;
 use Time::HiRes qw(sleep time);
 use KefuTest;
+use KefuReplicas;
 
 my $t = KefuTest->new(cluster => 1, no_ssl => 1, workers => 1,
                       redis_timeout => '2s',
@@ -21,13 +22,6 @@ my $master = $c->master_of(KefuTest::bkey('demo', 'u1', 'x'));
 my ($replica) = $c->replicas_of($master);
 ok($master && $replica, "the user's bucket: master $master, replica "
    . ($replica // '?'));
-
-sub reports {
-    my ($n, $tag) = @_;
-    return map { { method => 'POST', path => '/kefu/v1/loss-reports',
-                   key => "$tag-$_",
-                   body => '{"kind":"phone","reason":"lost"}' } } 1 .. $n;
-}
 
 # a replica serves reads after READONLY on the same connection
 sub on_replica {
@@ -54,7 +48,7 @@ is($r->{status}, 201, 'a report, acknowledged') or diag($r->{content});
 my $id = $r->{json}{id};
 
 $c->node_cmd($master, 'CONFIG', 'RESETSTAT');
-my @res = $t->burst($tok, reports(12, 'up'));
+my @res = $t->burst($tok, KefuReplicas::reports(12, 'up'));
 is_deeply([map { $_->[0] } @res], [(201) x 12],
           '12 concurrent reports, all acknowledged')
     or diag explain \@res;
@@ -66,22 +60,7 @@ is_deeply([grep { on_replica(KefuTest::id_key('demo', 'lr', $_))
 
 # the replica down (no failover: it is no master)
 $c->kill_node($replica);
-my @reads = map { { method => 'GET', path => "/kefu/v1/loss-reports/$id",
-                    delay => 0.2 * $_ } } 1 .. 3;
-@res = $t->burst($tok, reports(8, 'down'), @reads);
-my @rep = @res[0 .. 7];
-my @other = @res[8 .. 10];
-is_deeply([map { "$_->[0] $_->[1]" } @rep], [('503 not_replicated') x 8],
-          '8 concurrent reports without the replica: all not_replicated')
-    or diag explain \@rep;
-my ($slowest) = sort { $b <=> $a } map { $_->[3] } @rep;
-cmp_ok($slowest, '<', 3, sprintf 'all within about 2 WAIT timeouts '
-       . '(slowest %.2f s)', $slowest);
-is_deeply([map { $_->[0] } @other], [200, 200, 200],
-          'reads from the same master answered meanwhile')
-    or diag explain \@other;
-my ($other_max) = sort { $b <=> $a } map { $_->[3] } @other;
-cmp_ok($other_max, '<', 0.5,
-       sprintf 'without waiting for the WAITs (slowest %.2f s)', $other_max);
+KefuReplicas::replica_down($t, $tok, $id,
+                           'reads from the same master');
 
 done_testing();
