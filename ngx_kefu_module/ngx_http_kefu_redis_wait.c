@@ -112,7 +112,8 @@ ngx_http_kefu_redis_wait(ngx_http_request_t *r,
     }
 
     if (wait == NULL) {
-        if (rd->stats.pending >= rd->conf->max_pending) {
+        /* the same cap as every command's (ngx_http_kefu_redis_accept) */
+        if (rd->stats.pending + rd->waiting >= rd->conf->max_pending) {
             rd->stats.rejected++;
             return NGX_DECLINED;
         }
