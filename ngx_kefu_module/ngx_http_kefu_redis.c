@@ -486,6 +486,15 @@ ngx_http_kefu_redis_stats(void)
 }
 
 
+/* a node's connections that are ready: its own and its durable one */
+static ngx_uint_t
+ngx_http_kefu_redis_node_up(ngx_http_kefu_redis_node_t *node)
+{
+    return (node->conn.state == NGX_HTTP_KEFU_REDIS_READY)
+           + (node->durable.state == NGX_HTTP_KEFU_REDIS_READY);
+}
+
+
 ngx_uint_t
 ngx_http_kefu_redis_cluster(ngx_uint_t *masters, ngx_uint_t *up)
 {
@@ -504,8 +513,7 @@ ngx_http_kefu_redis_cluster(ngx_uint_t *masters, ngx_uint_t *up)
     {
         node = ngx_queue_data(q, ngx_http_kefu_redis_node_t, queue);
 
-        *up += (node->conn.state == NGX_HTTP_KEFU_REDIS_READY)
-               + (node->durable.state == NGX_HTTP_KEFU_REDIS_READY);
+        *up += ngx_http_kefu_redis_node_up(node);
     }
 
     return rd->slots != NULL;
@@ -534,8 +542,7 @@ ngx_http_kefu_redis_node_info(ngx_uint_t i,
 
         info->name = node->addr.name;
         info->slots = node->slots;
-        info->up = (node->conn.state == NGX_HTTP_KEFU_REDIS_READY)
-                   + (node->durable.state == NGX_HTTP_KEFU_REDIS_READY);
+        info->up = ngx_http_kefu_redis_node_up(node);
         info->moved = node->moved;
         info->ask = node->ask;
 

@@ -377,6 +377,35 @@ sub wait_pids {
     waitpid $_, 0 for @_;
 }
 
+# $n fresh-connection GETs of $path with $token, each from its own
+# process, started $gap seconds apart; waits for them all and returns,
+# in order, [status, seconds, 1 if a 503 redis_unavailable JSON] each
+sub concurrent_gets {
+    my ($t, $path, $token, $n, $gap) = @_;
+    my $dir = tempdir('gets-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+    my @pids;
+    for my $i (1 .. $n) {
+        my $pid = fork // die "fork: $!";
+        if ($pid == 0) {
+            my $r = fresh_get($t, $path, token => $token);
+            open my $fh, '>', "$dir/$i" or POSIX::_exit(1);
+            printf $fh "%d %.3f %d\n", $r->{status}, $r->{time},
+                is_redis_503($r) ? 1 : 0;
+            close $fh;
+            POSIX::_exit(0);
+        }
+        push @pids, $pid;
+        sleep $gap;
+    }
+    wait_pids(@pids);
+    my @r;
+    for my $i (1 .. $n) {
+        open my $fh, '<', "$dir/$i" or do { push @r, [0, 0, 0]; next };
+        push @r, [split ' ', <$fh> // ''];
+    }
+    return @r;
+}
+
 # SIGKILLs the harness' redis-server and waits until its port refuses
 # connections (waiting for the pid is not enough: the daemonized server
 # may linger as a zombie when nobody reaps it).

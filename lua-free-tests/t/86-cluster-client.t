@@ -17,7 +17,6 @@ use lib "$FindBin::Bin/../lib";
 use Test::More;
 use Time::HiRes qw(sleep time);
 
-use POSIX ();
 
 use KefuTest;
 use FakeRedis;
@@ -193,27 +192,9 @@ chomp(my $victim = <$pf> // '');
 kill 'KILL', $victim;
 sleep 0.05 while kill 0, $victim;
 unlink "$d/redis/$dst/redis.pid";
-my $pend = "$d/pending";
-mkdir $pend;
-my @kids;
-for my $i (1 .. 10) {
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        my $res = FakeRedis::fresh_get($t, '/kefu/v1/whoami', token => $tok);
-        open my $fh, '>', "$pend/$i";
-        printf $fh "%d %.3f %d\n", $res->{status}, $res->{time},
-            FakeRedis::is_redis_503($res) ? 1 : 0;
-        close $fh;
-        POSIX::_exit(0);
-    }
-    push @kids, $pid;
-    sleep 0.02;
-}
-FakeRedis::wait_pids(@kids);
 my (%n, @seen);
-for my $i (1 .. 10) {
-    open my $fh, '<', "$pend/$i" or next;
-    my ($st, $secs, $json) = split ' ', <$fh>;
+for (FakeRedis::concurrent_gets($t, '/kefu/v1/whoami', $tok, 10, 0.02)) {
+    my ($st, $secs, $json) = @$_;
     push @seen, "$st $secs";
     $n{json}++ if $st == 503 && $json;
     $n{fast}++ if $st == 503 && $json && $secs < 1;
