@@ -40,27 +40,8 @@ ngx_int_t ngx_http_kefu_reply_pairs(ngx_http_request_t *r,
     ngx_http_kefu_redis_reply_t *rep, size_t skip, kefu_str_t **kv,
     size_t *n);
 
-/* Redis keys */
-ngx_int_t ngx_http_kefu_user_key(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx, const char *suffix, ngx_str_t *key);
-ngx_int_t ngx_http_kefu_tenant_key(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx, const char *suffix, ngx_str_t *key);
-/*
- * A tenant-slot key of one user's object: "kefu:{tenant}:what:LEN:user"
- * and ":rest" when rest is not NULL.  The length prefix keeps users and
- * rests that contain ':' apart.
- */
-ngx_int_t ngx_http_kefu_owner_key(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx, const char *what, ngx_str_t *rest,
-    ngx_str_t *key);
-/* the same for another user of the tenant (the back office's view) */
-ngx_int_t ngx_http_kefu_owner_key_of(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx, const char *what, ngx_str_t *user,
-    ngx_str_t *rest, ngx_str_t *key);
-/* "kefu:{tenant}:d:YYYYMMDD" plus suffix (may be "") for a day */
-ngx_int_t ngx_http_kefu_day_key(ngx_http_request_t *r,
-    ngx_http_kefu_ctx_t *ctx, const u_char *day8, const char *suffix,
-    ngx_str_t *key);
+/* a day's key suffix "d:YYYYMMDD", and a question's 64-bit hash in hex
+ * (the key builders are in ngx_http_kefu_keys.h) */
 void ngx_http_kefu_day(time_t now, u_char *buf);
 void ngx_http_kefu_question_hash(ngx_str_t *q, u_char *hex16);
 
